@@ -1,0 +1,309 @@
+"""The implementations being compared; each trains from the same initial weights.
+
+A builder takes the workload, the shared initial params and a ``Run`` (epochs, batch size) and
+returns a ``Trainer``: ``step(epoch)`` trains one epoch, ``params()`` gives the current weights
+in the generated module's layout (``W_l`` is (fan_in, fan_out), ``b_l`` is (fan_out,)).
+``train_all`` interleaves the epochs of all implementations (epoch 1 of each, then epoch 2 of
+each, in a rotating order), so a slow stretch of a shared machine hits them all alike.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+from textbook import MultiLayerNet, train_epoch
+from workloads import Array, Params, Workload, copy_params, softmax_probs
+
+THREADS = 2
+
+
+@dataclass(frozen=True)
+class Run:
+    epochs: int
+    batch_size: int
+
+
+@dataclass
+class Result:
+    name: str
+    epoch_seconds: list[float] = field(default_factory=list)
+    params: Params | None = None
+    note: str = ""  # e.g. "not installed"
+
+    @property
+    def median_seconds(self) -> float | None:
+        return float(np.median(self.epoch_seconds)) if self.epoch_seconds else None
+
+
+@dataclass(frozen=True)
+class Trainer:
+    step: Callable[[int], None]
+    params: Callable[[], Params | None]
+
+
+Builder = Callable[[Workload, Params, Run], Trainer]
+
+
+def no_params() -> Params | None:
+    return None
+
+
+# --- 1. the generated module --------------------------------------------------------------
+
+
+def generated_builder(module: Any) -> Builder:
+    """Builder for a generated module: ``module.train(..., epochs=1)`` once per epoch."""
+
+    def build(wl: Workload, params0: Params, cfg: Run) -> Trainer:
+        state = {"params": copy_params(params0, wl.dtype)}
+
+        def step(epoch: int) -> None:
+            state["params"], _history = module.train(
+                wl.x_train,
+                wl.y_train,
+                params=state["params"],
+                optimizer="sgd",
+                learning_rate=wl.learning_rate,
+                epochs=1,
+                batch_size=cfg.batch_size,
+                seed=epoch,
+            )
+
+        return Trainer(step, lambda: state["params"])
+
+    return build
+
+
+# --- 2. PyTorch eager ---------------------------------------------------------------------
+
+
+def torch_model(wl: Workload, params0: Params) -> Any:
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(THREADS)
+    torch_dtype = torch.float64 if wl.dtype == np.float64 else torch.float32
+    layers: list[nn.Module] = []
+    n_affine = len(wl.sizes) - 1
+    for i in range(1, n_affine + 1):
+        linear = nn.Linear(wl.sizes[i - 1], wl.sizes[i], dtype=torch_dtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(params0[f"W{i}"].T)))
+            linear.bias.copy_(torch.from_numpy(params0[f"b{i}"]))
+        layers.append(linear)
+        if i < n_affine:
+            layers.append(nn.ReLU() if wl.hidden_activations[i - 1] == "relu" else nn.Sigmoid())
+    return nn.Sequential(*layers)
+
+
+def torch_params(model: Any) -> Params:
+    from torch import nn
+
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    out: Params = {}
+    for i, linear in enumerate(linears, start=1):
+        out[f"W{i}"] = linear.weight.detach().numpy().T.copy()
+        out[f"b{i}"] = linear.bias.detach().numpy().copy()
+    return out
+
+
+def torch_trainer(wl: Workload, params0: Params, cfg: Run) -> Trainer:
+    """nn.Linear + activation, CrossEntropyLoss(mean) on logits, SGD(momentum=0)."""
+    import torch
+
+    model = torch_model(wl, copy_params(params0, wl.dtype))
+    x = torch.from_numpy(wl.x_train)
+    y = torch.from_numpy(wl.labels_train)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=wl.learning_rate, momentum=0.0)
+    gen = torch.Generator().manual_seed(0)
+    n = x.shape[0]
+
+    def step(_epoch: int) -> None:
+        perm = torch.randperm(n, generator=gen)
+        for start in range(0, n, cfg.batch_size):
+            idx = perm[start : start + cfg.batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+
+    return Trainer(step, lambda: torch_params(model))
+
+
+# --- 3. scikit-learn MLPClassifier --------------------------------------------------------
+
+
+def sklearn_model(wl: Workload, params0: Params, batch_size: int) -> Any:
+    """An MLPClassifier whose weights are exactly ``params0`` (checked), ready for partial_fit."""
+    from sklearn.neural_network import MLPClassifier
+
+    hidden = wl.hidden_activations
+    clf = MLPClassifier(
+        hidden_layer_sizes=tuple(wl.sizes[1:-1]),
+        activation="relu" if hidden[0] == "relu" else "logistic",
+        solver="sgd",
+        learning_rate="constant",
+        learning_rate_init=wl.learning_rate,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        batch_size=batch_size,
+        alpha=0.0,
+        early_stopping=False,
+        shuffle=True,
+        random_state=0,
+    )
+    classes = np.arange(wl.sizes[-1])
+    # A first partial_fit on a few rows only allocates coefs_/intercepts_ and the optimizer.
+    clf.partial_fit(wl.x_train[:batch_size], wl.labels_train[:batch_size], classes=classes)
+    # Overwrite in place: the SGD optimizer holds references to these very arrays.
+    n_affine = len(wl.sizes) - 1
+    for i in range(n_affine):
+        clf.coefs_[i][...] = params0[f"W{i + 1}"]
+        clf.intercepts_[i][...] = params0[f"b{i + 1}"]
+    probe = wl.x_train[:64]
+    got = clf.predict_proba(probe)
+    want = softmax_probs(params0, probe, hidden)
+    if not np.allclose(got, want, rtol=1e-4, atol=1e-5):
+        raise RuntimeError("scikit-learn did not take the shared initial weights")
+    return clf
+
+
+def sklearn_params(clf: Any) -> Params:
+    out: Params = {}
+    for i, (w, b) in enumerate(zip(clf.coefs_, clf.intercepts_, strict=True), start=1):
+        out[f"W{i}"] = np.array(w, copy=True)
+        out[f"b{i}"] = np.array(b, copy=True)
+    return out
+
+
+def sklearn_trainer(wl: Workload, params0: Params, cfg: Run) -> Trainer:
+    """MLPClassifier(solver='sgd', momentum=0, alpha=0), one partial_fit call per epoch."""
+    clf = sklearn_model(wl, copy_params(params0, wl.dtype), cfg.batch_size)
+    labels = wl.labels_train
+    classes = np.arange(wl.sizes[-1])
+
+    def step(_epoch: int) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.partial_fit(wl.x_train, labels, classes=classes)
+
+    return Trainer(step, lambda: sklearn_params(clf))
+
+
+# --- 4. textbook NumPy layer classes ------------------------------------------------------
+
+
+def textbook_trainer(wl: Workload, params0: Params, cfg: Run) -> Trainer:
+    """Affine/Sigmoid/Relu/SoftmaxWithLoss layer classes, plain SGD."""
+    net = MultiLayerNet(copy_params(params0, wl.dtype), wl.hidden_activations)
+    rng = np.random.default_rng(0)
+
+    def step(_epoch: int) -> None:
+        train_epoch(net, wl.x_train, wl.y_train, cfg.batch_size, wl.learning_rate, rng)
+
+    return Trainer(step, lambda: net.params)
+
+
+# --- 5. GEMM floor ------------------------------------------------------------------------
+
+
+def gemm_buffers(sizes: list[int], batch: int, dtype: np.dtype[Any]) -> dict[str, list[Array]]:
+    """Preallocated operands for one minibatch: activations, deltas, weights, weight grads."""
+    rng = np.random.default_rng(0)
+    return {
+        "acts": [rng.standard_normal((batch, s)).astype(dtype) for s in sizes],
+        "deltas": [rng.standard_normal((batch, s)).astype(dtype) for s in sizes],
+        "weights": [rng.standard_normal((a, b)).astype(dtype) for a, b in pairwise(sizes)],
+        "grads": [np.empty((a, b), dtype=dtype) for a, b in pairwise(sizes)],
+    }
+
+
+def gemm_minibatch(buf: dict[str, list[Array]]) -> None:
+    """Forward: A_l = A_{l-1} @ W_l.  Backward: dW_l = A_{l-1}.T @ d_l, d_{l-1} = d_l @ W_l.T."""
+    acts, deltas, weights, grads = buf["acts"], buf["deltas"], buf["weights"], buf["grads"]
+    for layer, w in enumerate(weights):
+        np.matmul(acts[layer], w, out=acts[layer + 1])
+    for layer in range(len(weights) - 1, -1, -1):
+        np.matmul(acts[layer].T, deltas[layer + 1], out=grads[layer])
+        if layer > 0:
+            np.matmul(deltas[layer + 1], weights[layer].T, out=deltas[layer])
+
+
+def gemm_floor_trainer(wl: Workload, _params0: Params, cfg: Run) -> Trainer:
+    """Only the matrix products of an epoch, on preallocated arrays (no data, no updates)."""
+    n = wl.x_train.shape[0]
+    full, rest = divmod(n, cfg.batch_size)
+    plan = [(full, gemm_buffers(wl.sizes, cfg.batch_size, wl.dtype))]
+    if rest:
+        plan.append((1, gemm_buffers(wl.sizes, rest, wl.dtype)))
+
+    def step(_epoch: int) -> None:
+        for count, buf in plan:
+            for _ in range(count):
+                gemm_minibatch(buf)
+
+    return Trainer(step, no_params)
+
+
+GEMM_FLOOR = "GEMM floor (matmuls only)"
+PEERS: list[tuple[str, Builder]] = [
+    ("PyTorch eager", torch_trainer),
+    ("scikit-learn MLP", sklearn_trainer),
+    ("NumPy textbook layers", textbook_trainer),
+    (GEMM_FLOOR, gemm_floor_trainer),
+]
+
+
+def failure(exc: Exception) -> str:
+    if isinstance(exc, ImportError):
+        return f"not installed ({exc.name})"
+    return f"failed: {type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def build_all(
+    entries: list[tuple[str, Builder]], wl: Workload, params0: Params, cfg: Run
+) -> tuple[list[Result], dict[str, Trainer]]:
+    """Build every trainer; a missing package or a failure becomes a note, not a crash."""
+    results, trainers = [], {}
+    for name, build in entries:
+        results.append(Result(name))
+        try:
+            trainers[name] = build(wl, params0, cfg)
+        except Exception as exc:  # noqa: BLE001 - a benchmark reports and goes on
+            results[-1].note = failure(exc)
+    return results, trainers
+
+
+def train_all(
+    entries: list[tuple[str, Builder]], wl: Workload, params0: Params, cfg: Run
+) -> list[Result]:
+    """Train every implementation for ``cfg.epochs`` epochs, epochs interleaved, each timed."""
+    results, trainers = build_all(entries, wl, params0, cfg)
+    by_name = {r.name: r for r in results}
+    for epoch in range(cfg.epochs):
+        names = list(trainers)
+        shift = epoch % max(len(names), 1)
+        for name in names[shift:] + names[:shift]:
+            print(f"  epoch {epoch + 1}/{cfg.epochs}: {name}", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            try:
+                trainers[name].step(epoch)
+            except Exception as exc:  # noqa: BLE001
+                by_name[name].note = failure(exc)
+                del trainers[name]
+                continue
+            by_name[name].epoch_seconds.append(time.perf_counter() - start)
+    for name, trainer in trainers.items():
+        by_name[name].params = trainer.params()
+    for r in results:  # a failure in a later epoch leaves no valid timing
+        if r.note:
+            r.epoch_seconds.clear()
+    return results

@@ -1,0 +1,7 @@
+"""python -m codegen SPEC [-o DIR]: write the NumPy training module."""
+
+import sys
+
+from codegen.cli import codegen_main
+
+sys.exit(codegen_main())

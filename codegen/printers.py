@@ -1,0 +1,81 @@
+"""The two printers: LaTeX for the derivation, NumPy for the generated module.
+
+Both follow SymPy's printer pattern: a subclass adds a ``_print_<Name>`` only for the
+functions this project introduces (σ, softplus, the row sum) and for the few NumPy
+spellings that read better than SymPy's defaults. Symbol names come from
+:mod:`derive.naming`, so ``Z2`` in the code is ``Z^{(2)}`` in the LaTeX.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.numpy import NumPyPrinter
+
+from derive import naming
+
+
+class DerivationLatexPrinter(LatexPrinter):
+    """LaTeX in the seeds' notation; σ and softplus stay whole."""
+
+    def _print_Sigmoid(self, expr: sp.Expr) -> str:
+        return rf"\sigma\left({self._print(expr.args[0])}\right)"
+
+    def _print_Softplus(self, expr: sp.Expr) -> str:
+        return rf"\operatorname{{softplus}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_RowSum(self, expr: sp.Expr) -> str:
+        return rf"\left({self._print(expr.args[0])}\right)\mathbf{{1}}\mathbf{{1}}^{{\mathsf{{T}}}}"
+
+    def _print_Heaviside(self, expr: sp.Expr) -> str:
+        return rf"H\left({self._print(expr.args[0])}\right)"
+
+
+def latex(expr: sp.Basic, depth: int) -> str:
+    """LaTeX of ``expr`` with the symbol names of a network of ``depth`` layers."""
+    return DerivationLatexPrinter({"symbol_names": naming.latex_names(depth)}).doprint(expr)
+
+
+class ModelNumPyPrinter(NumPyPrinter):
+    """NumPy code that reads like hand-written code: ``np.tanh``, ``np.maximum``."""
+
+    def _module_format(self, fqn: str, register: bool = True) -> str:
+        name = super()._module_format(fqn, register)
+        return "np." + name[len("numpy."):] if name.startswith("numpy.") else name
+
+    def _print_Sigmoid(self, expr: sp.Expr) -> str:
+        # σ(u) = (1 + tanh(u/2))/2: the same function, and tanh never overflows.
+        return f"(0.5*np.tanh(0.5*{self.parenthesize(expr.args[0], 50)}) + 0.5)"
+
+    def _print_Softplus(self, expr: sp.Expr) -> str:
+        return f"np.logaddexp(0, {self._print(expr.args[0])})"
+
+    def _print_RowSum(self, expr: sp.Expr) -> str:
+        return f"np.sum({self._print(expr.args[0])}, axis=1, keepdims=True)"
+
+    def _print_Heaviside(self, expr: sp.Expr) -> str:
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.Rational(1, 2)
+        return f"np.heaviside({self._print(expr.args[0])}, {float(at_zero)!r})"
+
+    def _print_Max(self, expr: sp.Expr) -> str:
+        return self._pairwise("np.maximum", expr.args)
+
+    def _print_Min(self, expr: sp.Expr) -> str:
+        return self._pairwise("np.minimum", expr.args)
+
+    def _pairwise(self, function: str, args: Any) -> str:
+        first, *rest = args
+        text = self._print(first)
+        for arg in rest:
+            text = f"{function}({text}, {self._print(arg)})"
+        return text
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        return f"{expr.p}/{expr.q}" if expr.q != 1 else str(expr.p)
+
+
+def code(expr: sp.Basic) -> str:
+    """NumPy source for ``expr``; symbols print as their names (``A2``, ``Y``, ``n``)."""
+    return ModelNumPyPrinter({"fully_qualified_modules": True, "strict": False}).doprint(expr)

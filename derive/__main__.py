@@ -1,0 +1,7 @@
+"""python -m derive SPEC [-o FILE] [--format tex|md]: print the derivation."""
+
+import sys
+
+from codegen.cli import derive_main
+
+sys.exit(derive_main())

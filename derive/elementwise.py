@@ -1,0 +1,138 @@
+"""∂A/∂Z for an elementwise activation: derived from f's definition, then rewritten.
+
+For A = f(Z) applied element by element, ∂A_kj/∂Z_kj = f′(Z_kj) and all other entries
+vanish, so the Jacobian is diagonal and the chain rule multiplies element by element.
+
+Steps, each done by SymPy:
+
+1. ``derivative = diff(f(z), z)``, as SymPy gives it, and ``simplified``;
+2. ``in_output``: a form g(a) with f′(z) = g(f(z)), so the backward pass reuses the
+   forward output A instead of recomputing exponentials. The candidate is fitted as
+   c₀ + c₁a + c₂a² at sample points and accepted only when SymPy proves
+   ``simplify(f′(z) − g(f(z))) == 0`` (σ′ → σ(1 − σ), tanh′ → 1 − tanh²);
+3. ``named``: otherwise, a registered activation that f′ equals, proved the same way
+   (softplus′ → σ(z));
+4. ``forward`` and ``backward`` in a form that evaluates without overflow
+   (:mod:`derive.stable`), proved equal to the definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from derive.naming import a, z
+from derive.rules import ACTIVATIONS, ActivationRule
+from derive.stable import tidy, proved_equal, stabilize
+
+SAMPLE_POINTS = (-2.3, -1.1, -0.45, 0.35, 0.8, 1.7, 2.6)
+
+
+@dataclass(frozen=True)
+class ElementwiseDerivation:
+    rule: ActivationRule
+    definition: sp.Expr  # f(z)
+    forward: sp.Expr  # f(z) as the code evaluates it (proved equal to the definition)
+    derivative: sp.Expr  # f′(z) as diff gives it
+    simplified: sp.Expr  # f′(z) simplified
+    in_output: sp.Expr | None  # g(a) with f′(z) = g(f(z)), proved
+    named: ActivationRule | None  # a registered activation g with f′(z) = g(z), proved
+    backward: sp.Expr  # f′ as the code evaluates it: in a when in_output, else in z
+
+    @property
+    def uses_output(self) -> bool:
+        return self.in_output is not None
+
+
+@lru_cache(maxsize=256)
+def derive_elementwise(rule: ActivationRule) -> ElementwiseDerivation:
+    definition = rule.definition()
+    derivative = sp.diff(definition, z)
+    simplified = _simplest(derivative)
+    in_output = _in_output(definition, simplified)
+    named = None if in_output is not None else _named(rule, simplified)
+    forward = stabilize(definition)
+    if in_output is not None:
+        backward = in_output
+    elif named is not None:
+        backward = stabilize(named.definition())
+    else:
+        backward = stabilize(simplified)
+    for original, rewritten in ((definition, forward), (simplified, backward.subs(a, definition))):
+        if not proved_equal(original, rewritten):  # pragma: no cover - a broken rewrite rule
+            raise AssertionError(f"rewrite of {original} to {rewritten} is not an identity")
+    return ElementwiseDerivation(rule, definition, forward, derivative, simplified, in_output, named, backward)
+
+
+def _simplest(expr: sp.Expr) -> sp.Expr:
+    """The shortest equivalent form that uses no function the expression did not use.
+
+    (``simplify`` turns σ′ into 1/(4 cosh²(z/2)); true, but neither what a learner expects
+    nor safe to evaluate, so forms that bring in new functions are passed over.)
+    """
+    functions = {type(f) for f in expr.atoms(sp.Function)}
+    candidates = [expr, sp.simplify(expr), sp.factor(sp.cancel(expr))]
+    if expr.has(sp.Heaviside):
+        candidates.append(_normalise_heaviside(expr))
+    candidates = [c for c in candidates if {type(f) for f in c.atoms(sp.Function)} <= functions]
+    return min(candidates, key=lambda form: (sp.count_ops(form), len(str(form))))
+
+
+def _normalise_heaviside(expr: sp.Expr) -> sp.Expr:
+    """θ(c·z) = θ(z) for c > 0 and 1 − θ(z) for c < 0 (both ½ at 0, SymPy's convention)."""
+    def rewrite(arg: sp.Expr, *rest: sp.Expr) -> sp.Expr:
+        coefficient, var = arg.as_coeff_Mul()
+        if var == z and coefficient.is_positive:
+            return sp.Heaviside(z)
+        if var == z and coefficient.is_negative:
+            return 1 - sp.Heaviside(z)
+        return sp.Heaviside(arg, *rest)
+    return sp.expand(expr.replace(sp.Heaviside, rewrite))
+
+
+def _values(expr: sp.Expr) -> np.ndarray | None:
+    try:
+        values = np.array([complex(expr.subs(z, point).evalf()) for point in SAMPLE_POINTS])
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not np.all(np.isfinite(values)) or np.any(np.abs(values.imag) > 1e-12):
+        return None
+    return values.real
+
+
+def _in_output(definition: sp.Expr, derivative: sp.Expr) -> sp.Expr | None:
+    """g(a) = c₀ + c₁a + c₂a² with f′(z) = g(f(z)), when SymPy proves one."""
+    if derivative.has(sp.Heaviside, sp.Piecewise, sp.sign):
+        return None
+    outputs, slopes = _values(definition), _values(derivative)
+    if outputs is None or slopes is None:
+        return None
+    basis = np.vstack([np.ones_like(outputs), outputs, outputs**2]).T
+    coefficients, *_ = np.linalg.lstsq(basis, slopes, rcond=None)
+    if np.max(np.abs(basis @ coefficients - slopes)) > 1e-9:
+        return None
+    exact = [sp.nsimplify(c, rational=True, tolerance=1e-9) for c in coefficients]
+    candidate = sp.factor(exact[0] + exact[1] * a + exact[2] * a**2)
+    candidate = tidy(candidate)
+    if not proved_equal(derivative, candidate.subs(a, definition)):
+        return None
+    return candidate
+
+
+def _named(rule: ActivationRule, derivative: sp.Expr) -> ActivationRule | None:
+    """A registered activation that equals f′(z), e.g. softplus′ = σ."""
+    slopes = _values(derivative)
+    if slopes is None:
+        return None
+    for other in ACTIVATIONS.values():
+        if other.kind != "elementwise" or other == rule:
+            continue
+        candidate = other.definition()
+        values = _values(candidate)
+        if values is not None and np.allclose(values, slopes, rtol=1e-12, atol=1e-12) \
+                and proved_equal(derivative, candidate):
+            return other
+    return None

@@ -1,0 +1,204 @@
+"""Safe formulas: a whitelisted subset of Python expression syntax turned into SymPy.
+
+A formula such as ``z/(1+exp(-z))`` is read with :func:`ast.parse` and walked node by
+node; nothing is ever evaluated as Python (``sympify``/``parse_expr`` call ``eval`` and
+are never used on user text). Allowed:
+
+* numbers (ints and decimals, read exactly: ``0.01`` becomes ``1/100``),
+* the variables the caller names (``z`` for an activation; ``a`` and ``y`` for a loss),
+* ``+ - * / **`` and unary ``-``/``+``,
+* the functions ``exp log sqrt tanh sigmoid abs max min``.
+
+Everything else (attribute access, subscripts, names such as ``__import__``, keywords,
+comparisons, lambdas, strings) is refused with a :class:`~derive.errors.SpecError`.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Sequence
+
+import sympy as sp
+
+from derive.errors import SpecError
+
+MAX_LENGTH = 400
+MAX_DEPTH = 40
+MAX_LITERAL = 10**12
+MAX_CONSTANT_EXPONENT = 64
+
+
+def sigmoid_of(u: sp.Expr) -> sp.Expr:
+    """The logistic function written out, 1/(1 + e^{-u}), so SymPy can differentiate it."""
+    return 1 / (1 + sp.exp(-u))
+
+
+def _max(*args: sp.Expr) -> sp.Expr:
+    return sp.Max(*args)
+
+
+def _min(*args: sp.Expr) -> sp.Expr:
+    return sp.Min(*args)
+
+
+FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int]] = {
+    # name: (builder, min args, max args)
+    "exp": (sp.exp, 1, 1),
+    "log": (sp.log, 1, 1),
+    "sqrt": (sp.sqrt, 1, 1),
+    "tanh": (sp.tanh, 1, 1),
+    "sigmoid": (sigmoid_of, 1, 1),
+    "abs": (sp.Abs, 1, 1),
+    "max": (_max, 2, 8),
+    "min": (_min, 2, 8),
+}
+
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+
+
+def variable(name: str) -> sp.Symbol:
+    """The real-valued SymPy symbol that a formula variable stands for."""
+    return sp.Symbol(name, real=True)
+
+
+def parse_formula(text: object, variables: Sequence[str], field: str) -> sp.Expr:
+    """Parse ``text`` into a SymPy expression in ``variables``; refuse anything else.
+
+    ``field`` is the spec path used in error messages (e.g. ``layers[0].activation``).
+    """
+    if not isinstance(text, str):
+        raise SpecError(field, f"expected a formula string, got {type(text).__name__}")
+    source = text.strip()
+    if not source:
+        raise SpecError(field, "the formula is empty")
+    if len(source) > MAX_LENGTH:
+        raise SpecError(field, f"the formula is {len(source)} characters long; at most {MAX_LENGTH} are allowed")
+    if "^" in source:
+        raise SpecError(field, "'^' is not a power in formulas; write ** (e.g. z**2)")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as error:
+        column = (error.offset or 0)
+        raise SpecError(field, f"formula {source!r} does not parse (column {column}): {error.msg}") from None
+    except (ValueError, RecursionError, MemoryError):
+        raise SpecError(field, f"formula {source!r} does not parse") from None
+    builder = _Builder(tuple(variables), field, source)
+    expr = builder.build(tree.body, depth=1)
+    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise SpecError(field, f"formula {source!r} is undefined (division by zero or infinity)")
+    if expr.has(sp.I):
+        raise SpecError(field, f"formula {source!r} is not real-valued")
+    return expr
+
+
+class _Builder:
+    """Walks a parsed formula and builds the SymPy expression node by node."""
+
+    def __init__(self, variables: tuple[str, ...], field: str, source: str) -> None:
+        self.variables = variables
+        self.field = field
+        self.source = source
+
+    def fail(self, node: ast.AST, message: str) -> SpecError:
+        column = getattr(node, "col_offset", 0) + 1
+        return SpecError(self.field, f"{message} at column {column} of formula {self.source!r}")
+
+    def build(self, node: ast.AST, depth: int) -> sp.Expr:
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"nesting deeper than {MAX_DEPTH}")
+        if isinstance(node, ast.Constant):
+            return self.number(node)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.build(node.operand, depth + 1)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return self.binary(node, depth)
+        if isinstance(node, ast.Call):
+            return self.call(node, depth)
+        raise self.fail(node, f"{_describe(node)} is not allowed")
+
+    def number(self, node: ast.Constant) -> sp.Expr:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(node, f"the constant {value!r} is not a number")
+        if abs(value) > MAX_LITERAL:
+            raise self.fail(node, f"the number {value!r} is larger than {MAX_LITERAL:.0e}")
+        return sp.Integer(value) if isinstance(value, int) else sp.Rational(repr(value))
+
+    def name(self, node: ast.Name) -> sp.Expr:
+        if node.id in self.variables:
+            return variable(node.id)
+        if node.id in FUNCTIONS:
+            raise self.fail(node, f"'{node.id}' is a function and needs an argument, e.g. {node.id}(...)")
+        allowed = ", ".join(self.variables)
+        raise self.fail(node, f"unknown name '{node.id}' (variables allowed here: {allowed})")
+
+    def binary(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        left = self.build(node.left, depth + 1)
+        right = self.build(node.right, depth + 1)
+        op = type(node.op)
+        if op is ast.Pow:
+            if right.is_number and abs(float(right)) > MAX_CONSTANT_EXPONENT:
+                raise self.fail(node, f"the exponent {right} is larger than {MAX_CONSTANT_EXPONENT}")
+            if left.is_number and right.is_number and _too_large(left, right):
+                raise self.fail(node, "the constant power is too large")
+            return left**right
+        if op is ast.Div:
+            if right.is_zero:
+                raise self.fail(node, "division by zero")
+            return left / right
+        if op is ast.Add:
+            return left + right
+        if op is ast.Sub:
+            return left - right
+        return left * right
+
+    def call(self, node: ast.Call, depth: int) -> sp.Expr:
+        if not isinstance(node.func, ast.Name):
+            raise self.fail(node, f"{_describe(node.func)} cannot be called; only {', '.join(FUNCTIONS)}")
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise self.fail(node, f"unknown function '{name}' (allowed: {', '.join(FUNCTIONS)})")
+        if node.keywords:
+            raise self.fail(node, f"{name}() takes no keyword arguments")
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            raise self.fail(node, f"{name}() takes no *arguments")
+        builder, least, most = FUNCTIONS[name]
+        if not least <= len(node.args) <= most:
+            wanted = str(least) if least == most else f"{least} to {most}"
+            raise self.fail(node, f"{name}() takes {wanted} argument(s), got {len(node.args)}")
+        return builder(*(self.build(arg, depth + 1) for arg in node.args))
+
+
+def _too_large(base: sp.Expr, exponent: sp.Expr) -> bool:
+    """Whether ``base**exponent`` of two constants would exceed about 1e300."""
+    try:
+        magnitude = abs(float(sp.re(base)))
+        return magnitude > 1 and float(exponent) * math.log10(magnitude) > 300
+    except (OverflowError, TypeError, ValueError):
+        return True
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        ast.Attribute: "attribute access",
+        ast.Subscript: "subscripting",
+        ast.Compare: "a comparison",
+        ast.BoolOp: "a boolean operator",
+        ast.Lambda: "a lambda",
+        ast.IfExp: "a conditional expression",
+        ast.JoinedStr: "a string",
+        ast.List: "a list",
+        ast.Tuple: "a tuple",
+        ast.Dict: "a dict",
+        ast.Set: "a set",
+        ast.BinOp: "this operator",
+        ast.UnaryOp: "this operator",
+    }
+    for kind, text in names.items():
+        if isinstance(node, kind):
+            return text
+    return f"'{type(node).__name__}'"

@@ -1,0 +1,125 @@
+"""The whole network's derivation, layer by layer, in time linear in depth.
+
+Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾W⁽ˡ⁾ + b⁽ˡ⁾, A⁽ˡ⁾ = f⁽ˡ⁾(Z⁽ˡ⁾), A⁽⁰⁾ = X, E = c Σ_k Σ_j ℓ(A⁽ᴸ⁾_kj, Y_kj).
+
+Each factor of the chain rule is derived once per rule (cached), never by expanding the
+network into one expression; the layer structure then assembles the vectorised form
+
+    δ⁽ᴸ⁾ = ∂E/∂A⁽ᴸ⁾ ⊙ f′(Z⁽ᴸ⁾)          (or the softmax contraction)
+    ∂E/∂W⁽ˡ⁾ = A⁽ˡ⁻¹⁾ᵀ δ⁽ˡ⁾,  ∂E/∂b⁽ˡ⁾ = Σ_k δ⁽ˡ⁾_k
+    δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾ W⁽ˡ⁺¹⁾ᵀ) ⊙ f′(Z⁽ˡ⁾)
+
+whose agreement with the fully expanded scalar E is checked by :mod:`derive.verify`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from derive import naming
+from derive.elementwise import ElementwiseDerivation, derive_elementwise
+from derive.logdomain import in_log_domain, log_forms
+from derive.loss import LossDerivation, derive_loss, scale
+from derive.rules import ActivationRule
+from derive.softmax import SoftmaxDerivation, derive_softmax
+from derive.spec import Spec
+from derive.stable import RowSum
+from derive.steps import Section
+from derive.story import sections
+
+
+@dataclass(frozen=True)
+class LayerDerivation:
+    index: int  # l, from 1
+    fan_in: int
+    fan_out: int
+    rule: ActivationRule
+    init: str  # xavier | he
+    elementwise: ElementwiseDerivation | None  # None for softmax
+    forward: sp.Expr | None  # A⁽ˡ⁾ in Z⁽ˡ⁾ (elementwise layers)
+    backward: sp.Expr | None  # f′(Z⁽ˡ⁾) in A⁽ˡ⁾ or Z⁽ˡ⁾ (elementwise layers)
+
+    @property
+    def Z(self) -> sp.Symbol:
+        return naming.Z(self.index)
+
+    @property
+    def A(self) -> sp.Symbol:
+        return naming.A(self.index)
+
+    @property
+    def A_prev(self) -> sp.Symbol:
+        return naming.A(self.index - 1)
+
+    @property
+    def backward_uses_z(self) -> bool:
+        return self.backward is not None and self.Z in self.backward.free_symbols
+
+
+@dataclass(frozen=True)
+class OutputDerivation:
+    loss: LossDerivation
+    scale: sp.Expr  # c in E = c Σ_k Σ_j ℓ
+    gradient: sp.Expr  # ∂E/∂A⁽ᴸ⁾ per element, in A⁽ᴸ⁾ and Y
+    delta: sp.Expr  # δ⁽ᴸ⁾ in A⁽ᴸ⁾, Y (and Z⁽ᴸ⁾), possibly with RowSum
+    form: str  # elementwise | softmax-collapsed | softmax
+    element_loss: sp.Expr  # ℓ as the code evaluates it: in A⁽ᴸ⁾, Y, logA, log1mA
+    log_forms: dict[sp.Symbol, sp.Expr]  # the log-domain symbols element_loss uses, in Z⁽ᴸ⁾
+    softmax: SoftmaxDerivation | None
+
+
+@dataclass(frozen=True)
+class NetworkDerivation:
+    spec: Spec
+    layers: tuple[LayerDerivation, ...]
+    output: OutputDerivation
+    sections: tuple[Section, ...]
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers)
+
+
+def derive_network(spec: Spec) -> NetworkDerivation:
+    """Derive every chain-rule factor of ``spec`` and the derivation's steps."""
+    layers = tuple(_layer(spec, index) for index in range(1, len(spec.layers) + 1))
+    output = _output(spec, layers[-1])
+    derivation = NetworkDerivation(spec, layers, output, ())
+    return NetworkDerivation(spec, layers, output, tuple(sections(derivation)))
+
+
+def _layer(spec: Spec, index: int) -> LayerDerivation:
+    layer = spec.layers[index - 1]
+    rule = layer.activation
+    init = layer.init if layer.init != "auto" else rule.init
+    fan_in = spec.sizes[index - 1]
+    if rule.kind == "softmax":
+        return LayerDerivation(index, fan_in, layer.units, rule, init, None, None, None)
+    derived = derive_elementwise(rule)
+    names = {naming.z: naming.Z(index), naming.a: naming.A(index)}
+    return LayerDerivation(index, fan_in, layer.units, rule, init, derived,
+                           derived.forward.subs(names), derived.backward.subs(names))
+
+
+def _output(spec: Spec, last: LayerDerivation) -> OutputDerivation:
+    loss = derive_loss(spec.loss)
+    c = scale(spec.loss, spec.reduction, spec.outputs)
+    names = {naming.a: last.A, naming.y: naming.Y, naming.z: last.Z}
+    gradient = (c * loss.gradient).subs(names)
+    softmax = None
+    if last.rule.kind == "softmax":
+        softmax = derive_softmax(loss)
+        if softmax.collapsed is not None:
+            delta, form = (c * softmax.collapsed).subs(names), "softmax-collapsed"
+        else:
+            delta, form = last.A * (gradient - RowSum(last.A * gradient)), "softmax"
+    else:
+        assert last.backward is not None
+        product = gradient * last.backward
+        delta, form = min((product, sp.cancel(product)), key=lambda e: (sp.count_ops(e), len(str(e)))), "elementwise"
+    forms = log_forms(last.rule)
+    element = in_log_domain(loss.element, forms)
+    used = {symbol: form.subs(naming.z, last.Z) for symbol, form in forms.items() if element.has(symbol)}
+    return OutputDerivation(loss, c, gradient, delta, form, element.subs(names), used, softmax)

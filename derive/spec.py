@@ -1,0 +1,311 @@
+"""The spec: a declared network, parsed from TOML (or a dict) and checked field by field.
+
+Contract (TOML)::
+
+    name = "xor"            # module name: a Python identifier, not a keyword
+    inputs = 2              # features per sample
+    loss = "sse"            # sse | mse | bce | cross_entropy | a formula in a and y
+    reduction = "sum"       # sum | mean (over samples)
+    dtype = "float64"       # float64 | float32
+    [[layers]]
+    units = 2
+    activation = "sigmoid"  # a registered name or a formula in z
+    [train]
+    optimizer = "gd"        # gd | sgd | momentum | adam
+    learning_rate = 0.5
+    epochs = 5000
+    batch_size = 32
+    seed = 0
+
+Every problem is a :class:`~derive.errors.SpecError` naming the field path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+
+from derive import naming
+from derive.errors import SpecError
+from derive.rules import (
+    ACTIVATIONS,
+    LOSSES,
+    ActivationRule,
+    LossRule,
+    formula_activation,
+    formula_loss,
+)
+
+OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
+REDUCTIONS = ("sum", "mean")
+DTYPES = ("float64", "float32")
+INITS = ("auto", "xavier", "he")
+MAX_LAYERS = 256
+MAX_UNITS = 1_000_000
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    units: int
+    activation: ActivationRule
+    init: str = "auto"
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    optimizer: str = "gd"
+    learning_rate: float = 0.1
+    epochs: int = 1000
+    batch_size: int = 32
+    seed: int = 0
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    inputs: int
+    layers: tuple[LayerSpec, ...]
+    loss: LossRule
+    reduction: str = "sum"
+    dtype: str = "float64"
+    train: TrainSpec = field(default_factory=TrainSpec)
+    source: str = "<spec>"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (self.inputs, *(layer.units for layer in self.layers))
+
+    @property
+    def outputs(self) -> int:
+        return self.layers[-1].units
+
+
+TOP_KEYS = ("name", "inputs", "loss", "reduction", "dtype", "layers", "train")
+LAYER_KEYS = ("units", "activation", "init")
+TRAIN_KEYS = tuple(TrainSpec.__dataclass_fields__)
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and check a TOML spec file."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("", "no such file", source) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError("", f"cannot read the file ({error.__class__.__name__}: {error})", source) from None
+    return parse_spec(text, source)
+
+
+def parse_spec(text: str, source: str = "<spec>") -> Spec:
+    """Check a spec given as TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError("", f"TOML syntax error: {error}", source) from None
+    return spec_from_dict(data, source)
+
+
+def spec_from_dict(data: dict[str, Any], source: str = "<spec>") -> Spec:
+    """Check a spec given as a dict (the parsed TOML); the Python API's way in."""
+    try:
+        return _Checker(source).spec(data)
+    except SpecError as error:
+        raise error.with_source(source) from None
+
+
+class _Checker:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def spec(self, data: Any) -> Spec:
+        if not isinstance(data, dict):
+            raise SpecError("", f"expected a table of settings, got {type(data).__name__}")
+        _known_keys(data, TOP_KEYS, "")
+        for required in ("name", "inputs", "layers", "loss"):
+            if required not in data:
+                raise SpecError(required, "missing (required)")
+        name = _identifier(data["name"], "name")
+        inputs = _integer(data["inputs"], "inputs", 1, MAX_UNITS)
+        layers = self.layers(data["layers"])
+        loss = _loss(data["loss"])
+        reduction = _choice(data.get("reduction", "sum"), "reduction", REDUCTIONS)
+        dtype = _choice(data.get("dtype", "float64"), "dtype", DTYPES)
+        train = self.train(data.get("train", {}))
+        warnings = tuple(_unwise(layers[-1], loss, len(layers)))
+        return Spec(name, inputs, layers, loss, reduction, dtype, train, self.source, warnings)
+
+    def layers(self, value: Any) -> tuple[LayerSpec, ...]:
+        if not isinstance(value, list):
+            raise SpecError("layers", f"expected an array of tables ([[layers]]), got {_type(value)}")
+        if not value:
+            raise SpecError("layers", "the network needs at least one layer")
+        if len(value) > MAX_LAYERS:
+            raise SpecError("layers", f"{len(value)} layers; at most {MAX_LAYERS} are supported")
+        layers = []
+        for index, item in enumerate(value):
+            path = f"layers[{index}]"
+            if not isinstance(item, dict):
+                raise SpecError(path, f"expected a table with units and activation, got {_type(item)}")
+            _known_keys(item, LAYER_KEYS, path)
+            if "units" not in item:
+                raise SpecError(f"{path}.units", "missing (required)")
+            units = _integer(item["units"], f"{path}.units", 1, MAX_UNITS)
+            activation = _activation(item.get("activation", "identity"), f"{path}.activation")
+            init = _choice(item.get("init", "auto"), f"{path}.init", INITS)
+            layers.append(LayerSpec(units, activation, init))
+        for index, layer in enumerate(layers[:-1]):
+            if layer.activation.kind == "softmax":
+                raise SpecError(f"layers[{index}].activation", "softmax is supported on the output layer only")
+        return tuple(layers)
+
+    def train(self, value: Any) -> TrainSpec:
+        if not isinstance(value, dict):
+            raise SpecError("train", f"expected a table, got {_type(value)}")
+        _known_keys(value, TRAIN_KEYS, "train")
+        defaults = TrainSpec()
+        return TrainSpec(
+            optimizer=_choice(value.get("optimizer", defaults.optimizer), "train.optimizer", OPTIMIZERS),
+            learning_rate=_number(value.get("learning_rate", defaults.learning_rate), "train.learning_rate"),
+            epochs=_integer(value.get("epochs", defaults.epochs), "train.epochs", 1, 10**9),
+            batch_size=_integer(value.get("batch_size", defaults.batch_size), "train.batch_size", 1, 10**9),
+            seed=_integer(value.get("seed", defaults.seed), "train.seed", 0, 2**63 - 1),
+            momentum=_number(value.get("momentum", defaults.momentum), "train.momentum", upper=1.0),
+            beta1=_number(value.get("beta1", defaults.beta1), "train.beta1", upper=1.0),
+            beta2=_number(value.get("beta2", defaults.beta2), "train.beta2", upper=1.0),
+            epsilon=_number(value.get("epsilon", defaults.epsilon), "train.epsilon"),
+        )
+
+
+def _type(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _known_keys(table: dict[str, Any], known: tuple[str, ...], path: str) -> None:
+    for key in table:
+        if key not in known:
+            where = f"{path}.{key}" if path else str(key)
+            guess = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else f" (known keys: {', '.join(known)})"
+            raise SpecError(where, f"unknown key{hint}")
+
+
+def _identifier(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise SpecError(path, f"expected a string, got {_type(value)}")
+    if not value.isidentifier() or not value.isascii():
+        raise SpecError(path, f"{value!r} is not a Python identifier (letters, digits and _, not starting with a digit)")
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        raise SpecError(path, f"{value!r} is a Python keyword; choose another name")
+    return value
+
+
+def _integer(value: Any, path: str, least: int, most: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(path, f"expected an integer, got {_type(value)} {value!r}")
+    if not least <= value <= most:
+        raise SpecError(path, f"expected an integer from {least} to {most}, got {value}")
+    return value
+
+
+def _number(value: Any, path: str, upper: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(path, f"expected a number, got {_type(value)} {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number <= 0 or (upper is not None and number >= upper):
+        bound = f"between 0 and {upper}" if upper is not None else "a finite number > 0"
+        raise SpecError(path, f"expected {bound}, got {value}")
+    return number
+
+
+def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str):
+        raise SpecError(path, f"expected one of {', '.join(choices)}, got {_type(value)}")
+    if value not in choices:
+        raise SpecError(path, f"unknown value {value!r}; expected one of {', '.join(choices)}{_did_you_mean(value, choices)}")
+    return value
+
+
+def _did_you_mean(value: str, choices: tuple[str, ...] | list[str]) -> str:
+    guess = difflib.get_close_matches(value, list(choices), n=1)
+    return f" (did you mean '{guess[0]}'?)" if guess else ""
+
+
+def _activation(value: Any, path: str) -> ActivationRule:
+    if not isinstance(value, str):
+        raise SpecError(path, f"expected an activation name or a formula in z, got {_type(value)}")
+    text = value.strip()
+    if text in ACTIVATIONS:
+        return ACTIVATIONS[text]
+    if text.isidentifier() and text != "z":
+        names = tuple(ACTIVATIONS)
+        raise SpecError(path, f"unknown activation {text!r}{_did_you_mean(text, names)}; "
+                              f"expected one of {', '.join(names)} or a formula in z")
+    rule = formula_activation(text)
+    expr = rule.definition(path)
+    _depends_on(expr, naming.z, path, "an activation formula must depend on z")
+    _differentiable(expr, naming.z, path)
+    return rule
+
+
+def _loss(value: Any) -> LossRule:
+    path = "loss"
+    if not isinstance(value, str):
+        raise SpecError(path, f"expected a loss name or a formula in a and y, got {_type(value)}")
+    text = value.strip()
+    if text in LOSSES:
+        return LOSSES[text]
+    if text.isidentifier() and text not in ("a", "y"):
+        names = tuple(LOSSES)
+        raise SpecError(path, f"unknown loss {text!r}{_did_you_mean(text, names)}; "
+                              f"expected one of {', '.join(names)} or a formula in a and y")
+    rule = formula_loss(text)
+    expr = rule.element(path)
+    _depends_on(expr, naming.a, path, "a loss formula must depend on a (the network output)")
+    _differentiable(expr, naming.a, path)
+    return rule
+
+
+def _depends_on(expr: sp.Expr, symbol: sp.Symbol, path: str, message: str) -> None:
+    if symbol not in expr.free_symbols:
+        raise SpecError(path, f"{message}; {str(expr)!r} does not")
+
+
+def _differentiable(expr: sp.Expr, symbol: sp.Symbol, path: str) -> None:
+    derivative = sp.diff(expr, symbol)
+    if derivative.has(sp.Derivative, sp.Subs, sp.nan, sp.zoo):
+        raise SpecError(path, f"SymPy cannot differentiate {str(expr)!r} with respect to {symbol} "
+                              f"(it gives {str(derivative)!r})")
+
+
+def _unwise(output: LayerSpec, loss: LossRule, depth: int) -> list[str]:
+    """Legal but unwise pairs of output activation and loss, each with the reason."""
+    where = f"layers[{depth - 1}].activation"
+    name = output.activation.name
+    warnings = []
+    if loss.name == "bce" and name == "softmax":
+        warnings.append(f"{where}: softmax with bce couples the outputs although bce treats each one as an "
+                        "independent yes/no; use sigmoid with bce, or softmax with cross_entropy")
+    elif loss.name == "bce" and name != "sigmoid":
+        warnings.append(f"{where}: bce takes log(a) and log(1 - a), but {name} outputs are not confined to "
+                        "(0, 1), so the loss can be undefined; use sigmoid on the output layer")
+    if loss.name == "cross_entropy" and name == "sigmoid" and output.units == 1:
+        warnings.append(f"{where}: cross_entropy over one sigmoid unit only rewards y = 1 (the y = 0 term "
+                        "is missing), so the output drifts to 1; use bce, or softmax over two units")
+    elif loss.name == "cross_entropy" and name not in ("softmax", "sigmoid"):
+        warnings.append(f"{where}: cross_entropy expects probabilities that sum to 1, but {name} outputs "
+                        "are not; use softmax on the output layer")
+    return warnings
