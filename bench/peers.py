@@ -9,6 +9,7 @@ each, in a rotating order), so a slow stretch of a shared machine hits them all 
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 import warnings
@@ -277,30 +278,30 @@ def build_all(
         results.append(Result(name))
         try:
             trainers[name] = build(wl, params0, cfg)
-        except Exception as exc:  # noqa: BLE001 - a benchmark reports and goes on
+        except Exception as exc:  # a benchmark reports and goes on
             results[-1].note = failure(exc)
     return results, trainers
 
 
-def train_all(
-    entries: list[tuple[str, Builder]], wl: Workload, params0: Params, cfg: Run
-) -> list[Result]:
+def train_all(entries: list[tuple[str, Builder]], wl: Workload, params0: Params, cfg: Run) -> list[Result]:
     """Train every implementation for ``cfg.epochs`` epochs, epochs interleaved, each timed."""
     results, trainers = build_all(entries, wl, params0, cfg)
     by_name = {r.name: r for r in results}
     for epoch in range(cfg.epochs):
         names = list(trainers)
         shift = epoch % max(len(names), 1)
+        print(f"  {wl.name} epoch {epoch + 1}/{cfg.epochs}", file=sys.stderr, flush=True)
         for name in names[shift:] + names[:shift]:
-            print(f"  epoch {epoch + 1}/{cfg.epochs}: {name}", file=sys.stderr, flush=True)
+            gc.collect()  # no pending full collection lands inside the timed epoch
             start = time.perf_counter()
             try:
                 trainers[name].step(epoch)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 by_name[name].note = failure(exc)
                 del trainers[name]
                 continue
             by_name[name].epoch_seconds.append(time.perf_counter() - start)
+            print(f"    {name}: {by_name[name].epoch_seconds[-1]:.4f} s", file=sys.stderr, flush=True)
     for name, trainer in trainers.items():
         by_name[name].params = trainer.params()
     for r in results:  # a failure in a later epoch leaves no valid timing

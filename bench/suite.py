@@ -48,7 +48,7 @@ def build_generated(spec: dict[str, Any]) -> tuple[Any | None, str]:
         return module, f"import_module took {time.perf_counter() - start:.2f} s"
     except (ImportError, AttributeError) as exc:
         return None, f"not available ({type(exc).__name__}: {exc})"
-    except Exception as exc:  # noqa: BLE001 - report and benchmark the peers anyway
+    except Exception as exc:  # report and benchmark the peers anyway
         return None, f"failed to build: {failure_line(exc)}"
 
 
@@ -110,10 +110,7 @@ def result_row(r: Result, base: float | None, wl: Workload) -> str:
 def results_table(results: list[Result], wl: Workload, has_generated: bool) -> str:
     base = results[0].median_seconds if has_generated else None
     lines = [
-        (
-            "| implementation | s/epoch (median) | time / generated "
-            "| final train loss | test accuracy |"
-        ),
+        ("| implementation | s/epoch (median) | time / generated | final train loss | test accuracy |"),
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     lines += [result_row(r, base, wl) for r in results]
@@ -152,7 +149,7 @@ def run_scaling(quick: bool, budget_s: float) -> None:
     depths = scaling.QUICK_DEPTHS if quick else scaling.DEPTHS
     try:  # untimed warm-up: first-call costs (lazy imports, caches) are not per-layer work
         scaling.time_depth(1, *fns)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"skipped: {failure_line(exc)}")
         return
     timings: list[scaling.Timing] = []
@@ -163,7 +160,7 @@ def run_scaling(quick: bool, budget_s: float) -> None:
         print(f"  deriving {layers} layers ...", file=sys.stderr, flush=True)
         try:
             timings.append(scaling.time_depth(layers, *fns))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print(f"{layers} layers failed: {failure_line(exc)}")
             break
     print(scaling.markdown(timings, [], budget_s))
@@ -179,13 +176,28 @@ def environment() -> str:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [
-            ln.split(":", 1)[1].strip()
-            for ln in cpuinfo.read_text().splitlines()
-            if ln.startswith("model name")
-        ]
+        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
         cpu = names[0] if names else cpu
-    return f"{cpu}, {os.cpu_count()} cores; " + ", ".join(versions)
+    busy = busy_cores()
+    warn = f"\n\nWARNING: {busy:.1f} cores busy with other work at start; timings are skewed." if busy > 0.3 else ""
+    return f"{cpu}, {os.cpu_count()} cores; " + ", ".join(versions) + warn
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies over all CPUs from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cores(window_s: float = 0.5) -> float:
+    """How many cores other processes keep busy while this one sleeps (0 where unknown)."""
+    if not Path("/proc/stat").exists():
+        return 0.0
+    busy0, total0 = cpu_ticks()
+    time.sleep(window_s)
+    busy1, total1 = cpu_ticks()
+    return (os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -104,9 +104,7 @@ def digits(epochs: int = 30) -> Workload:
     from sklearn.model_selection import train_test_split
 
     x, y = load_digits(return_X_y=True)
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=0.2, random_state=SPLIT_SEED, stratify=y
-    )
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, random_state=SPLIT_SEED, stratify=y)
     x_tr, x_te = standardise(x_tr.astype(np.float64), x_te.astype(np.float64))
     dt = np.dtype(np.float64)
     spec = mlp_spec(
