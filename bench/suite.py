@@ -6,15 +6,13 @@ import argparse
 import dataclasses
 import importlib
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import _standin
-import numpy as np
+import machine
 import peers
 import scaling
 import workloads
@@ -131,10 +129,12 @@ def run_training(wl: Workload) -> None:
     params0 = initial_params(module, wl)
     print(agreement_check(module, wl, params0) + "\n")
     cfg = Run(epochs=wl.epochs, batch_size=wl.batch_size)
+    meter = machine.Interference()
     results = peers.train_all(implementations(module), wl, params0, cfg)
     if module is None:
         results.insert(0, Result("generated", note=note))
     print(results_table(results, wl, module is not None))
+    print(f"\n{meter.report()}")
 
 
 def run_scaling(quick: bool, budget_s: float) -> None:
@@ -152,52 +152,27 @@ def run_scaling(quick: bool, budget_s: float) -> None:
     except Exception as exc:
         print(f"skipped: {failure_line(exc)}")
         return
+    meter = machine.Interference()
+    timings, skipped = time_depths(depths, fns, budget_s)
+    print(scaling.markdown(timings, skipped, budget_s))
+    print(f"\n{meter.report()}")
+
+
+def time_depths(
+    depths: tuple[int, ...], fns: list[Callable[..., Any]], budget_s: float
+) -> tuple[list[scaling.Timing], list[int]]:
+    """Timings per depth, and the depths skipped once one depth went over ``budget_s``."""
     timings: list[scaling.Timing] = []
     for i, layers in enumerate(depths):
         if timings and timings[-1].total_s > budget_s:
-            print(scaling.markdown(timings, list(depths[i:]), budget_s))
-            return
+            return timings, list(depths[i:])
         print(f"  deriving {layers} layers ...", file=sys.stderr, flush=True)
         try:
             timings.append(scaling.time_depth(layers, *fns))
         except Exception as exc:
             print(f"{layers} layers failed: {failure_line(exc)}")
             break
-    print(scaling.markdown(timings, [], budget_s))
-
-
-def environment() -> str:
-    versions = [f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
-    for mod in ("sympy", "torch", "sklearn"):
-        try:
-            versions.append(f"{mod} {importlib.import_module(mod).__version__}")
-        except ImportError:
-            versions.append(f"{mod} not installed")
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
-        cpu = names[0] if names else cpu
-    busy = busy_cores()
-    warn = f"\n\nWARNING: {busy:.1f} cores busy with other work at start; timings are skewed." if busy > 0.3 else ""
-    return f"{cpu}, {os.cpu_count()} cores; " + ", ".join(versions) + warn
-
-
-def cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies over all CPUs from /proc/stat."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return sum(fields) - idle, sum(fields)
-
-
-def busy_cores(window_s: float = 0.5) -> float:
-    """How many cores other processes keep busy while this one sleeps (0 where unknown)."""
-    if not Path("/proc/stat").exists():
-        return 0.0
-    busy0, total0 = cpu_ticks()
-    time.sleep(window_s)
-    busy1, total1 = cpu_ticks()
-    return (os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1)
+    return timings, []
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -219,7 +194,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print("# Benchmark" + (" (quick)" if args.quick else "") + "\n")
-    print(environment())
+    print(machine.environment())
+    if warning := machine.idle_check():
+        print(f"\n{warning}")
     if args.workload in ("W1", "all"):
         try:
             run_training(workloads.digits(epochs=3 if args.quick else 30))

@@ -69,7 +69,7 @@ def _run(args: argparse.Namespace, action: object) -> int:
         return BAD_INPUT
     except KeyboardInterrupt:
         return INTERNAL
-    except Exception as error:  # noqa: BLE001 - the last line of defence
+    except Exception as error:
         if args.debug:
             raise
         print(f"internal error: {type(error).__name__}: {error} (rerun with --debug for a traceback)", file=sys.stderr)

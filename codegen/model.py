@@ -66,10 +66,8 @@ def model_context(net: NetworkDerivation, source: str, tool: str, version: str) 
     spec = net.spec
     layers = tuple(_layer(net, layer) for layer in net.layers)
     names = []
-    for layer in net.layers:
-        names += [f"Z{layer.index}", f"A{layer.index}"]
-        if layer.rule.kind == "softmax":
-            names += ["Zs", "S"]
+    for layer in net.layers:  # the output A⁽ᴸ⁾ comes last
+        names += [f"Z{layer.index}", *(["Zs", "S"] if layer.rule.kind == "softmax" else []), f"A{layer.index}"]
     loss_lines = _loss_lines(net)
     backward = _backward_lines(net)
     targets = spec.loss.targets

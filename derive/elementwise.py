@@ -26,7 +26,7 @@ import sympy as sp
 
 from derive.naming import a, z
 from derive.rules import ACTIVATIONS, ActivationRule
-from derive.stable import tidy, proved_equal, stabilize
+from derive.stable import proved_equal, stabilize, tidy
 
 SAMPLE_POINTS = (-2.3, -1.1, -0.45, 0.35, 0.8, 1.7, 2.6)
 

@@ -63,12 +63,12 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray) -> tuple[np.ndarray, 
     Zs = Z2 - np.max(Z2, axis=1, keepdims=True)
     S = np.sum(np.exp(Zs), axis=1, keepdims=True)
     A2 = np.exp(Zs) / S
-    return Z1, A1, Z2, A2, Zs, S
+    return Z1, A1, Z2, Zs, S, A2
 
 
 def _loss(cache: tuple[np.ndarray, ...], Y: np.ndarray) -> float:
     """E from the forward cache."""
-    Z1, A1, Z2, A2, Zs, S = cache
+    Z1, A1, Z2, Zs, S, A2 = cache
     n = Y.shape[0]
     # log A in the log domain, never log(0)
     logA = Zs - np.log(S)
@@ -79,7 +79,7 @@ def _loss(cache: tuple[np.ndarray, ...], Y: np.ndarray) -> float:
 def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
               cache: tuple[np.ndarray, ...], grads: dict[str, np.ndarray]) -> None:
     """Write ∂E/∂Wl and ∂E/∂bl into grads, by the chain rule from the output back."""
-    Z1, A1, Z2, A2, Zs, S = cache
+    Z1, A1, Z2, Zs, S, A2 = cache
     n = X.shape[0]
     # δ2 = ∂E/∂A2 · (diag(A2) - A2 A2ᵀ), which collapses to this because rows of A2 and Y sum to 1
     d2 = (A2 - Y)/n
