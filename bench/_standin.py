@@ -8,6 +8,7 @@ benchmark can be exercised before derive/ and codegen/ exist. It is not the prod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
@@ -108,6 +109,7 @@ class StandinNet:
         epochs: int | None = None,
         batch_size: int | None = None,
         seed: int = 0,
+        callback: Callable[[int, float], object] | None = None,
     ) -> tuple[Params, dict[str, list[float]]]:
         if optimizer != "sgd":
             raise ValueError(f"stand-in supports only sgd, not {optimizer!r}")
@@ -117,7 +119,7 @@ class StandinNet:
         p = {k: v.copy() for k, v in (params or self.init_params(seed)).items()}
         rng = np.random.default_rng(seed)
         history: dict[str, list[float]] = {"loss": []}
-        for _ in range(n_epochs):
+        for epoch in range(n_epochs):
             order = rng.permutation(x.shape[0])
             total = 0.0
             for start in range(0, x.shape[0], bs):
@@ -127,6 +129,8 @@ class StandinNet:
                 for key, g in grads.items():
                     p[key] -= lr * g
             history["loss"].append(total / x.shape[0])
+            if callback is not None:
+                callback(epoch, history["loss"][-1])
         return p, history
 
 
