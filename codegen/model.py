@@ -1,14 +1,17 @@
 """What the generated module says, decided here; ``model.py.jinja`` only lays it out.
 
-Every backward line is printed from the derived SymPy expression by the NumPy printer,
-with a comment naming the chain-rule step it implements.
+Every backward line is printed from the derived SymPy expression, through
+:mod:`codegen.inplace`, into arrays allocated once per batch size; a comment names the
+chain-rule step each line implements and shows the expression it evaluates.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+import sympy as sp
+
+from codegen.inplace import InPlace, Scratch
 from codegen.printers import code
 from derive import naming
 from derive.loss import n
@@ -28,6 +31,11 @@ class Line:
     comments: tuple[str, ...] = ()
 
 
+SCALE = sp.Symbol("scale", positive=True)  # what train() folds into δ⁽ᴸ⁾: 1, or the learning rate
+SMALL = frozenset({n, SCALE, naming.EXPSUM})  # symbols that are not (m, units) arrays
+WIDTH = 96
+
+
 @dataclass(frozen=True)
 class LayerCode:
     index: int
@@ -36,7 +44,6 @@ class LayerCode:
     activation: str
     init_words: str
     init_std: str
-    softmax: bool
     forward: tuple[Line, ...]
 
 
@@ -54,7 +61,9 @@ class ModelContext:
     targets: str
     accuracy: str  # argmax | threshold | none
     layers: tuple[LayerCode, ...]
-    cache: str  # "Z1, A1, Z2, A2"
+    work: tuple[Line, ...]  # the allocations of _work(m, dtype)
+    work_names: str  # "Z1, A1, d1, ..." wrapped, as returned by _work and unpacked by its users
+    output: str  # "A2"
     loss_lines: tuple[Line, ...]
     loss_uses_n: bool
     backward: tuple[Line, ...]
@@ -62,15 +71,39 @@ class ModelContext:
     train: dict[str, object]
 
 
+class Work:
+    """The arrays of one batch of m samples, in the order ``_work`` returns them, and scratch pools."""
+
+    def __init__(self, net: NetworkDerivation) -> None:
+        self.lines: list[Line] = []
+        self.names: list[str] = []
+        self.pools = {layer.index: Scratch(f"T{layer.index}") for layer in net.layers}
+        self.widths = {layer.index: layer.fan_out for layer in net.layers}
+
+    def array(self, name: str, columns: int, why: str = "") -> None:
+        self.lines.append(Line(f"{name} = np.empty((m, {columns}), dtype)", (why,) if why else ()))
+        self.names.append(name)
+
+    def alias(self, name: str, other: str, why: str) -> None:
+        self.lines.append(Line(f"{name} = {other}", (why,)))
+        self.names.append(name)
+
+    def emitter(self, layer: int) -> InPlace:
+        return InPlace(self.pools[layer], SMALL)
+
+    def finish(self) -> None:
+        for layer, pool in self.pools.items():
+            for index, name in enumerate(pool.names):
+                self.array(name, self.widths[layer], f"scratch for layer {layer}" if index == 0 else "")
+
+
 def model_context(net: NetworkDerivation, source: str, tool: str, version: str) -> ModelContext:
     spec = net.spec
-    layers = tuple(_layer(net, layer) for layer in net.layers)
-    names = []
-    for layer in net.layers:  # the output A⁽ᴸ⁾ comes last
-        names += [f"Z{layer.index}", *(["Zs", "S"] if layer.rule.kind == "softmax" else []), f"A{layer.index}"]
-    loss_lines = _loss_lines(net)
-    backward = _backward_lines(net)
-    targets = spec.loss.targets
+    work = Work(net)
+    layers = tuple(_layer(net, layer, work) for layer in net.layers)
+    loss_lines = _loss_lines(net, work)
+    backward = _backward_lines(net, work)
+    work.finish()
     last = net.layers[-1]
     if last.rule.kind == "softmax" and last.fan_out > 1:
         accuracy = "argmax"
@@ -87,54 +120,107 @@ def model_context(net: NetworkDerivation, source: str, tool: str, version: str) 
     }
     return ModelContext(
         name=spec.name, tool=tool, version=version, source=source, sizes=spec.sizes, summary=summary,
-        dtype=spec.dtype, loss_name=spec.loss.name, reduction=spec.reduction, targets=targets,
-        accuracy=accuracy, layers=layers, cache=", ".join(names), loss_lines=loss_lines,
-        loss_uses_n=any("n" in _words(line.code) for line in loss_lines),
-        backward=backward, backward_uses_n=n in net.output.delta.free_symbols,
-        train=train,
+        dtype=spec.dtype, loss_name=spec.loss.name, reduction=spec.reduction, targets=spec.loss.targets,
+        accuracy=accuracy, layers=layers, work=tuple(work.lines), work_names=_wrapped(work.names),
+        output=f"A{last.index}", loss_lines=loss_lines, loss_uses_n=n in net.output.scale.free_symbols,
+        backward=backward, backward_uses_n=n in net.output.delta.free_symbols, train=train,
     )
 
 
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[A-Za-z_]\w*", text))
+def _wrapped(names: list[str]) -> str:
+    """``a, b, c`` broken into lines of at most WIDTH characters (continuations indented 4 + 1)."""
+    rows, row = [], ""
+    for name in names:
+        piece = f"{row}, {name}" if row else name
+        if len(piece) > WIDTH and row:
+            rows.append(row + ",")
+            piece = name
+        row = piece
+    rows.append(row)
+    return "\n     ".join(rows)
 
 
-def _layer(net: NetworkDerivation, layer: LayerDerivation) -> LayerCode:
+def _commented(comment: str, statements: list[str]) -> list[Line]:
+    """Lines for ``statements``, the first one under ``comment``."""
+    return [Line(text, (comment,) if index == 0 else ()) for index, text in enumerate(statements)]
+
+
+def _layer(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> LayerCode:
     l, previous = layer.index, "X" if layer.index == 1 else f"A{layer.index - 1}"
     words, std = INIT_WORDS[layer.init]
     head = f"Layer {l}: Z{l} = {previous} W{l} + b{l}, A{l} = {layer.rule.name}(Z{l})"
-    forward = [Line(f"Z{l} = {previous} @ params[\"W{l}\"]", (head,)), Line(f"Z{l} += params[\"b{l}\"]")]
+    work.array(f"Z{l}", layer.fan_out, f"layer {l}: Z{l}, A{l} and δ{l} = ∂E/∂Z{l}")
+    forward = [Line(f"np.dot({previous}, params[\"W{l}\"], out=Z{l})", (head,)), Line(f"Z{l} += params[\"b{l}\"]")]
     if layer.rule.kind == "softmax":
-        forward += [
-            Line(f"Zs = Z{l} - np.max(Z{l}, axis=1, keepdims=True)", ("softmax, shifted by the row maximum so exp never overflows",)),
-            Line("S = np.sum(np.exp(Zs), axis=1, keepdims=True)"),
-            Line(f"A{l} = np.exp(Zs) / S"),
-        ]
+        work.array("Zs", layer.fan_out, "softmax: Z shifted by its row maximum, and S = Σ_j exp(Zs) per row")
+        work.array("S", 1)
+        work.array(f"A{l}", layer.fan_out)
+        forward += _commented("softmax, shifted by the row maximum so exp never overflows", [
+            f"np.subtract(Z{l}, Z{l}.max(axis=1, keepdims=True), out=Zs)",
+            f"np.exp(Zs, out=A{l})",
+            f"np.add.reduce(A{l}, axis=1, keepdims=True, out=S)",
+            f"A{l} /= S",
+        ])
+    elif layer.forward == layer.Z:
+        work.alias(f"A{l}", f"Z{l}", f"{layer.rule.name}: A{l} is Z{l} itself")
     else:
         assert layer.forward is not None
-        forward.append(Line(f"A{l} = {code(layer.forward)}"))
+        work.array(f"A{l}", layer.fan_out)
+        emitter = work.emitter(l)
+        emitter.once(layer.forward, lambda expr: emitter.assign(f"A{l}", expr))
+        forward += _commented(f"A{l} = {code(layer.forward)}", emitter.lines)
+    work.array(f"d{l}", layer.fan_out)
     return LayerCode(l, layer.fan_in, layer.fan_out, layer.rule.name, words,
-                     std.format(fan_in=layer.fan_in, fan_out=layer.fan_out), layer.rule.kind == "softmax",
-                     tuple(forward))
+                     std.format(fan_in=layer.fan_in, fan_out=layer.fan_out), tuple(forward))
 
 
-def _loss_lines(net: NetworkDerivation) -> tuple[Line, ...]:
-    out = net.output
-    lines = []
+def _loss_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
+    out, last = net.output, net.layers[-1]
+    lines: list[Line] = []
     for symbol, form in out.log_forms.items():
         what = "log A" if symbol == naming.LOG_A else "log(1 - A)"
-        lines.append(Line(f"{symbol} = {code(form)}", (f"{what} in the log domain, never log(0)",)))
-    element = code(out.element_loss)
-    scale = "" if out.scale == 1 else f"{code(out.scale)} * "
-    lines.append(Line(f"return float({scale}np.sum({element}))",
-                      (f"E = {scale}sum over samples k and outputs j of l(A, Y), l(a, y) = {out.loss.element}",)))
+        work.array(str(symbol), last.fan_out, f"{what} in the log domain")
+        emitter = work.emitter(last.index)
+        emitter.assign(str(symbol), form)
+        lines += _commented(f"{what} = {code(form)}, in the log domain: never log(0)", emitter.lines)
+    emitter = work.emitter(last.index)
+    coefficient, body = _split_coefficient(out.element_loss * out.scale)
+    terms = body.args if isinstance(body, sp.Add) else (body,)
+    for index, term in enumerate(terms):
+        _sum_of(emitter, term, first=index == 0)
+    words = "Σ_k Σ_j l(A, Y)" if out.scale == 1 else f"{code(out.scale)} * Σ_k Σ_j l(A, Y)"
+    lines += _commented(f"E = {words}, l(a, y) = {out.loss.element}", emitter.lines)
+    lines.append(Line(f"return float({code(coefficient * sp.Symbol('E'))})"))
     return tuple(lines)
 
 
-def _backward_lines(net: NetworkDerivation) -> tuple[Line, ...]:
+def _split_coefficient(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(c, rest) with expr = c · rest and c free of arrays."""
+    factors = expr.args if isinstance(expr, sp.Mul) else (expr,)
+    small = [f for f in factors if f.free_symbols <= SMALL]
+    return sp.Mul(*small), sp.Mul(*[f for f in factors if not f.free_symbols <= SMALL])
+
+
+def _sum_of(emitter: InPlace, term: sp.Expr, first: bool) -> None:
+    """``E = Σ term`` (or ``E += …``): a dot product where the term is one, else a reduction."""
+    coefficient, body = _split_coefficient(term)
+    negative = coefficient.could_extract_minus_sign()
+    coefficient = -coefficient if negative else coefficient
+    prefix = ("E = -" if negative else "E = ") if first else ("E -= " if negative else "E += ")
+    factor = "" if coefficient == 1 else f"{code(coefficient)} * "
+    factors = body.args if isinstance(body, sp.Mul) else (body,)
+    if len(factors) == 1 and isinstance(body, sp.Pow) and body.exp == 2:
+        emitter._with_value(body.base, lambda v: emitter.emit(f"{prefix}{factor}np.vdot({v}, {v})"))
+    elif len(factors) == 2 and not any(isinstance(f, sp.Pow) and f.exp.is_negative for f in factors):
+        emitter._with_value(factors[0], lambda v: emitter._with_value(
+            factors[1], lambda w: emitter.emit(f"{prefix}{factor}np.vdot({v}, {w})")))
+    else:
+        emitter._with_value(body, lambda v: emitter.emit(f"{prefix}{factor}np.add.reduce({v}, axis=None)"))
+
+
+def _backward_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
     out, last = net.output, net.layers[-1]
     L = last.index
-    lines: list[Line] = []
     if out.form == "elementwise":
         assert last.backward is not None
         why = (f"δ{L} = ∂E/∂A{L} ⊙ ∂A{L}/∂Z{L}, with ∂E/∂A{L} = {code(out.gradient)}, "
@@ -143,21 +229,24 @@ def _backward_lines(net: NetworkDerivation) -> tuple[Line, ...]:
         why = f"δ{L} = ∂E/∂A{L} · (diag(A{L}) - A{L} A{L}ᵀ), which collapses to this because rows of A{L} and Y sum to 1"
     else:
         why = f"δ{L} = A{L} ⊙ (G - rowsum(A{L} ⊙ G)), the softmax Jacobian contracted with G = ∂E/∂A{L} = {code(out.gradient)}"
-    lines.append(Line(f"d{L} = {code(out.delta)}", (why,)))
+    emitter = work.emitter(L)
+    emitter.once(SCALE * out.delta, lambda expr: emitter.assign(f"d{L}", expr))
+    lines = [Line(emitter.lines[0], (why, f"d{L} = scale * {code(out.delta)}")), *map(Line, emitter.lines[1:])]
     for layer in reversed(net.layers):
         l = layer.index
         previous = "X" if l == 1 else f"A{l - 1}"
-        lines.append(Line(f"np.matmul({previous}.T, d{l}, out=grads[\"W{l}\"])",
+        lines.append(Line(f"np.dot({previous}.T, d{l}, out=grads[\"W{l}\"])",
                           (f"∂E/∂W{l} = {previous}ᵀ δ{l}   (∂Z{l}/∂W{l} = {previous})",)))
-        lines.append(Line(f"np.sum(d{l}, axis=0, out=grads[\"b{l}\"])",
+        lines.append(Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])",
                           (f"∂E/∂b{l} = Σ_k δ{l}   (∂Z{l}/∂b{l} = 1)",)))
         if l == 1:
             break
         below = net.layers[l - 2]
         assert below.backward is not None
         step = f"δ{l - 1} = (δ{l} W{l}ᵀ) ⊙ {below.rule.name}'(Z{l - 1})   (∂Z{l}/∂A{l - 1} = W{l})"
-        lines.append(Line(f"d{l - 1} = d{l} @ params[\"W{l}\"].T", (step,)))
+        lines.append(Line(f"np.dot(d{l}, params[\"W{l}\"].T, out=d{l - 1})", (step,)))
         if below.backward != 1:
-            lines.append(Line(f"d{l - 1} *= {code(below.backward)}",
-                              (f"{below.rule.name}'(Z{l - 1}) = {code(below.backward)}",)))
+            emitter = work.emitter(l - 1)
+            emitter.once(below.backward, lambda expr: emitter.scale(f"d{l - 1}", expr))
+            lines += _commented(f"{below.rule.name}'(Z{l - 1}) = {code(below.backward)}", emitter.lines)
     return tuple(lines)

@@ -72,6 +72,11 @@ class ModelNumPyPrinter(NumPyPrinter):
             text = f"{function}({text}, {self._print(arg)})"
         return text
 
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        if expr.exp == -1:  # 1/n, not n**(-1.0)
+            return f"1/{self.parenthesize(expr.base, 60)}"
+        return super()._print_Pow(expr, rational)
+
     def _print_Rational(self, expr: sp.Rational) -> str:
         return f"{expr.p}/{expr.q}" if expr.q != 1 else str(expr.p)
 

@@ -13,7 +13,11 @@ Steps, each done by SymPy:
 3. ``named``: otherwise, a registered activation that f′ equals, proved the same way
    (softplus′ → σ(z));
 4. ``forward`` and ``backward`` in a form that evaluates without overflow
-   (:mod:`derive.stable`), proved equal to the definitions.
+   (:mod:`derive.stable`), proved equal to the definitions;
+5. at a kink, where f′ does not exist and SymPy's step function H takes ½, the backward
+   pass takes the one-sided slope from the left, H(0) = 0 (relu′(0) = 0, leaky_relu′(0) =
+   0.01, as PyTorch does). This is a choice of subgradient, made here once and stated in
+   the derivation; it changes f′ at single points only.
 """
 
 from __future__ import annotations
@@ -64,7 +68,13 @@ def derive_elementwise(rule: ActivationRule) -> ElementwiseDerivation:
     for original, rewritten in ((definition, forward), (simplified, backward.subs(a, definition))):
         if not proved_equal(original, rewritten):  # pragma: no cover - a broken rewrite rule
             raise AssertionError(f"rewrite of {original} to {rewritten} is not an identity")
+    backward = at_kinks(backward)
     return ElementwiseDerivation(rule, definition, forward, derivative, simplified, in_output, named, backward)
+
+
+def at_kinks(expr: sp.Expr) -> sp.Expr:
+    """H(u) → H(u) with H(0) = 0: the subgradient convention of the backward pass."""
+    return expr.replace(sp.Heaviside, lambda arg, *rest: sp.Heaviside(arg, 0))
 
 
 def _simplest(expr: sp.Expr) -> sp.Expr:

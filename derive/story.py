@@ -142,7 +142,12 @@ def _activation(net: NetworkDerivation, layer: LayerDerivation) -> Section:
         equations.append(eq(rf"{f}'(Z)", rf"{d.named.latex}(Z)", note=f"proved: simplify(f'(z) - {d.named.name}(z)) = 0"))
         note = f"The derivative is itself a registered activation, {d.named.name}."
     elif d.backward != d.simplified:
-        equations.append(eq(rf"{f}'(Z)", d.backward.subs(show), note="proved equal; this form does not overflow"))
+        kink = d.backward.has(sp.Heaviside)
+        equations.append(eq(rf"{f}'(Z)", d.backward.subs(show), note="H(0) = 0 at the kink" if kink
+                            else "proved equal; this form does not overflow"))
+        if kink:
+            note = ("At Z = 0 the derivative does not exist (SymPy's step function H is ½ there); "
+                    "the backward pass takes H(0) = 0, the subgradient PyTorch uses.")
     text = f"A = {layer.rule.name}(Z) acts element by element, so ∂A/∂Z is diagonal: each A_kj depends on Z_kj only. {note}"
     return Section(f"∂A/∂Z: {layer.rule.name}", text.strip(), tuple(equations))
 

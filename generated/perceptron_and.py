@@ -33,6 +33,7 @@ TRAIN_DEFAULTS = {
     "epsilon": 1e-08,
 }
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
+SHUFFLE_WHOLE_BYTES = 1 << 22  # train(): data up to this size is shuffled whole each epoch
 
 
 def init_params(seed: int = 0, dtype: type = DTYPE) -> dict[str, np.ndarray]:
@@ -45,32 +46,59 @@ def init_params(seed: int = 0, dtype: type = DTYPE) -> dict[str, np.ndarray]:
     return params
 
 
-def _forward(params: dict[str, np.ndarray], X: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The forward pass, keeping what the backward pass reuses."""
+def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
+    """The arrays a batch of m samples passes through: allocated once per batch size, then reused."""
+    # layer 1: Z1, A1 and δ1 = ∂E/∂Z1
+    Z1 = np.empty((m, 1), dtype)
+    A1 = np.empty((m, 1), dtype)
+    d1 = np.empty((m, 1), dtype)
+    # scratch for layer 1
+    T1 = np.empty((m, 1), dtype)
+    return (Z1, A1, d1, T1)
+
+
+def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The forward pass into work (kept for the backward pass); returns the output A1."""
+    (Z1, A1, d1, T1) = work
     # Layer 1: Z1 = X W1 + b1, A1 = sigmoid(Z1)
-    Z1 = X @ params["W1"]
+    np.dot(X, params["W1"], out=Z1)
     Z1 += params["b1"]
-    A1 = (0.5*np.tanh(0.5*Z1) + 0.5)
-    return Z1, A1
+    # A1 = (0.5*np.tanh(0.5*Z1) + 0.5)
+    np.multiply(Z1, 0.5, out=A1)
+    np.tanh(A1, out=A1)
+    A1 *= 0.5
+    A1 += 0.5
+    return A1
 
 
-def _loss(cache: tuple[np.ndarray, ...], Y: np.ndarray) -> float:
-    """E from the forward cache."""
-    Z1, A1 = cache
-    # E = sum over samples k and outputs j of l(A, Y), l(a, y) = (a - y)**2/2
-    return float(np.sum((1/2)*(A1 - Y)**2))
+def _loss(work: tuple[np.ndarray, ...], Y: np.ndarray) -> float:
+    """E of the batch whose forward pass is in work."""
+    (Z1, A1, d1, T1) = work
+    # E = Σ_k Σ_j l(A, Y), l(a, y) = (a - y)**2/2
+    np.subtract(A1, Y, out=T1)
+    E = np.vdot(T1, T1)
+    return float((1/2)*E)
 
 
-def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
-              cache: tuple[np.ndarray, ...], grads: dict[str, np.ndarray]) -> None:
-    """Write ∂E/∂Wl and ∂E/∂bl into grads, by the chain rule from the output back."""
-    Z1, A1 = cache
+def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work: tuple[np.ndarray, ...],
+              grads: dict[str, np.ndarray], scale: float = 1.0) -> None:
+    """Write scale · ∂E/∂Wl and scale · ∂E/∂bl into grads, by the chain rule from the output back.
+
+    scale multiplies δ1 only: every later term is linear in it. gradients() passes 1; train()
+    passes the learning rate for gd, sgd and momentum, so grads receive the step η ∂E/∂w.
+    """
+    (Z1, A1, d1, T1) = work
     # δ1 = ∂E/∂A1 ⊙ ∂A1/∂Z1, with ∂E/∂A1 = A1 - Y, sigmoid'(Z1) = A1*(1 - A1)
-    d1 = A1*(1 - A1)*(A1 - Y)
+    # d1 = scale * A1*(1 - A1)*(A1 - Y)
+    np.subtract(1, A1, out=d1)
+    np.subtract(A1, Y, out=T1)
+    d1 *= T1
+    d1 *= A1
+    d1 *= scale
     # ∂E/∂W1 = Xᵀ δ1   (∂Z1/∂W1 = X)
-    np.matmul(X.T, d1, out=grads["W1"])
+    np.dot(X.T, d1, out=grads["W1"])
     # ∂E/∂b1 = Σ_k δ1   (∂Z1/∂b1 = 1)
-    np.sum(d1, axis=0, out=grads["b1"])
+    np.add.reduce(d1, axis=0, out=grads["b1"])
 
 
 def _as_matrix(value: object, name: str, columns: int, dtype: type) -> np.ndarray:
@@ -99,31 +127,37 @@ def _check_data(X: object, Y: object | None, dtype: type) -> tuple[np.ndarray, n
 
 
 def _check_params(params: object, dtype: type | None = None) -> dict[str, np.ndarray]:
-    """The parameters as arrays of the right shapes, or ValueError naming what differs."""
+    """The parameters as contiguous arrays of the right shapes and one float dtype, or ValueError.
+
+    The dtype is dtype if given, else that of W1 when it is a float type, else DTYPE.
+    """
     if not isinstance(params, dict):
         raise ValueError(f"params: expected a dict with keys {', '.join(SHAPES)}, got {type(params).__name__}")
     missing = [key for key in SHAPES if key not in params]
     extra = [key for key in params if key not in SHAPES]
     if missing or extra:
         raise ValueError(f"params: missing keys {missing}, unexpected keys {extra}")
+    if dtype is None:
+        first = np.asarray(params["W1"])
+        dtype = first.dtype.type if np.issubdtype(first.dtype, np.floating) else DTYPE
     checked = {}
     for key, shape in SHAPES.items():
-        array = np.asarray(params[key], dtype=dtype)
+        array = np.asarray(params[key])
         if array.shape != shape:
             raise ValueError(f"params[{key!r}]: expected shape {shape}, got {array.shape}")
-        checked[key] = array
+        checked[key] = np.ascontiguousarray(array, dtype=dtype)
     return checked
 
 
 def _dtype_of(params: dict[str, np.ndarray]) -> type:
-    return params["W1"].dtype.type if np.issubdtype(params["W1"].dtype, np.floating) else DTYPE
+    return params["W1"].dtype.type
 
 
 def forward(params: dict[str, np.ndarray], X: object) -> np.ndarray:
     """A1, the network output, of shape (n, 1)."""
     params = _check_params(params)
     X, _ = _check_data(X, None, _dtype_of(params))
-    return _forward(params, X)[-1]
+    return _forward(params, X, _work(X.shape[0], _dtype_of(params)))
 
 
 def predict(params: dict[str, np.ndarray], X: object) -> np.ndarray:
@@ -135,23 +169,29 @@ def loss(params: dict[str, np.ndarray], X: object, Y: object) -> float:
     """E, the loss of the derivation, on the whole of X and Y."""
     params = _check_params(params)
     X, Y = _check_data(X, Y, _dtype_of(params))
-    return _loss(_forward(params, X), Y)
+    work = _work(X.shape[0], _dtype_of(params))
+    _forward(params, X, work)
+    return _loss(work, Y)
 
 
 def gradients(params: dict[str, np.ndarray], X: object, Y: object) -> tuple[float, dict[str, np.ndarray]]:
     """(E, grads) with grads[key] = ∂E/∂params[key], same shapes and dtype."""
     params = _check_params(params)
     X, Y = _check_data(X, Y, _dtype_of(params))
-    cache = _forward(params, X)
-    grads = {key: np.empty_like(value) for key, value in params.items()}
-    _backward(params, X, Y, cache, grads)
-    return _loss(cache, Y), grads
+    work = _work(X.shape[0], _dtype_of(params))
+    _forward(params, X, work)
+    grads = {key: np.empty(value.shape, value.dtype) for key, value in params.items()}
+    _backward(params, X, Y, work, grads)
+    return _loss(work, Y), grads
+
+
+def _accuracy(A: np.ndarray, Y: np.ndarray) -> float:
+    return float(np.mean((A > 0.5) == (Y > 0.5)))
 
 
 def accuracy(params: dict[str, np.ndarray], X: object, Y: object) -> float:
     """The fraction of samples classified right."""
-    A, Y = forward(params, X), np.asarray(Y)
-    return float(np.mean((A > 0.5) == (Y > 0.5)))
+    return _accuracy(forward(params, X), np.asarray(Y))
 
 
 def _layout(params: dict[str, np.ndarray], dtype: type) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -187,86 +227,112 @@ def train(
     """Train and return (params, history).
 
     gd takes one step per epoch on all of X; sgd, momentum and adam take one step per
-    shuffled minibatch. history["loss"][e] is E of epoch e summed over its batches as each
-    was seen before its step;
+    minibatch of a seeded shuffle. history["loss"][e] is E of epoch e summed over its batches
+    as each was seen before its step;
     with validation=(Xv, Yv) it also holds "val_loss" and "val_accuracy" after each epoch.
     callback(epoch, loss) is called after each epoch. The input params are not modified.
+    Every array keeps the dtype (params' dtype, or dtype, or DTYPE): X and Y are converted once.
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     for name, value in (("learning_rate", learning_rate), ("epsilon", epsilon)):
-        if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
+        if isinstance(value, bool) or not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
             raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
     for name, value in (("momentum", momentum), ("beta1", beta1), ("beta2", beta2)):
-        if not (isinstance(value, (int, float)) and 0 <= value < 1):
+        if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 <= value < 1):
             raise ValueError(f"{name}: expected a number in [0, 1), got {value!r}")
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+    if dtype is not None and not (isinstance(dtype, type) and issubclass(dtype, np.floating)):
+        raise ValueError(f"dtype: expected a NumPy float type such as np.float32, got {dtype!r}")
     if params is None:
         dtype = dtype or DTYPE
         params = init_params(seed, dtype)
     else:
-        params = _check_params(params)
-        dtype = dtype or _dtype_of(params)
+        params = _check_params(params, dtype)
+        dtype = _dtype_of(params)
     X, Y = _check_data(X, Y, dtype)
     assert Y is not None
     if validation is not None:
         Xv, Yv = _check_data(validation[0], validation[1], dtype)
+        validation_work = _work(Xv.shape[0], dtype)
     n = X.shape[0]
     size = n if optimizer == "gd" else min(int(batch_size), n)
     flat, weights = _layout(params, dtype)
     gflat, grads = _layout(params, dtype)
-    velocity = np.zeros_like(flat)
-    second = np.zeros_like(flat)
+    velocity = np.zeros_like(flat) if optimizer in ("momentum", "adam") else flat[:0]
+    second = np.zeros_like(flat) if optimizer == "adam" else flat[:0]
+    spare = np.empty_like(flat) if optimizer == "adam" else flat[:0]
+    # gd, sgd and momentum fold η into δ1, so grads hold η ∂E/∂w and the step is one pass.
+    scale = 1.0 if optimizer == "adam" else float(learning_rate)
+    # Data that fits in cache is shuffled whole once per epoch; larger data is gathered batch
+    # by batch into a buffer that stays in cache. Both visit the same samples in the same order.
+    whole = optimizer == "gd" or X.nbytes + Y.nbytes <= SHUFFLE_WHOLE_BYTES
+    Xs, Ys = (np.empty_like(X), np.empty_like(Y)) if whole and optimizer != "gd" else (X, Y)
+    batches = {}
+    for m in {size, n % size or size}:
+        gather = (X, Y) if whole else (np.empty((m, X.shape[1]), dtype), np.empty((m, Y.shape[1]), dtype))
+        batches[m] = (_work(m, dtype), *gather)
     rng = np.random.default_rng(seed)
-    Xs, Ys = np.empty_like(X), np.empty_like(Y)
+    order = np.arange(n)
     history: dict[str, list[float]] = {"loss": []}
     if validation is not None:
         history["val_loss"], history["val_accuracy"] = [], []
     step = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(int(epochs)):
-            if optimizer == "gd":
-                Xs, Ys = X, Y
-            else:
+            if optimizer != "gd":
                 order = rng.permutation(n)
-                np.take(X, order, axis=0, out=Xs)
-                np.take(Y, order, axis=0, out=Ys)
+                if whole:
+                    X.take(order, axis=0, out=Xs)
+                    Y.take(order, axis=0, out=Ys)
             total = 0.0
             for start in range(0, n, size):
-                Xb, Yb = Xs[start:start + size], Ys[start:start + size]
-                cache = _forward(weights, Xb)
-                total += _loss(cache, Yb)
-                _backward(weights, Xb, Yb, cache, grads)
+                stop = min(start + size, n)
+                work, Xb, Yb = batches[stop - start]
+                if whole:
+                    Xb, Yb = Xs[start:stop], Ys[start:stop]
+                else:
+                    X.take(order[start:stop], axis=0, out=Xb)
+                    Y.take(order[start:stop], axis=0, out=Yb)
+                _forward(weights, Xb, work)
+                total += _loss(work, Yb)
+                _backward(weights, Xb, Yb, work, grads, scale)
                 step += 1
-                if optimizer in ("gd", "sgd"):
-                    # w ← w − η ∂E/∂w
-                    gflat *= learning_rate
-                    flat -= gflat
-                elif optimizer == "momentum":
-                    # v ← μ v − η ∂E/∂w,  w ← w + v
+                if optimizer == "momentum":
+                    # v ← μ v − η ∂E/∂w,  w ← w + v   (gflat holds η ∂E/∂w)
                     velocity *= momentum
-                    gflat *= learning_rate
                     velocity -= gflat
                     flat += velocity
-                else:
+                elif optimizer == "adam":
                     # m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²,
                     # w ← w − η m̂ / (√v̂ + ε) with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t)
                     velocity *= beta1
-                    velocity += (1 - beta1) * gflat
+                    np.multiply(gflat, 1 - beta1, out=spare)
+                    velocity += spare
                     second *= beta2
-                    second += (1 - beta2) * gflat * gflat
-                    rate = learning_rate * np.sqrt(1 - beta2**step) / (1 - beta1**step)
-                    flat -= rate * velocity / (np.sqrt(second) + epsilon * np.sqrt(1 - beta2**step))
+                    np.square(gflat, out=spare)
+                    spare *= 1 - beta2
+                    second += spare
+                    root = (1 - beta2**step) ** 0.5  # √(1 − β2^t), so that m̂ / (√v̂ + ε) = m / (√v + ε root) · root / (1 − β1^t)
+                    np.sqrt(second, out=spare)
+                    spare += epsilon * root
+                    np.divide(velocity, spare, out=spare)
+                    spare *= learning_rate * root / (1 - beta1**step)
+                    flat -= spare
+                else:
+                    # w ← w − η ∂E/∂w   (gflat holds η ∂E/∂w)
+                    flat -= gflat
             if not np.isfinite(total) or not np.all(np.isfinite(flat)):
                 raise FloatingPointError(
                     f"training diverged: the loss became {total} at epoch {epoch + 1}; "
                     f"try a smaller learning_rate (now {learning_rate})")
             history["loss"].append(float(total))
             if validation is not None:
-                history["val_loss"].append(_loss(_forward(weights, Xv), Yv))
-                history["val_accuracy"].append(accuracy(weights, Xv, Yv))
+                output = _forward(weights, Xv, validation_work)
+                history["val_loss"].append(_loss(validation_work, Yv))
+                history["val_accuracy"].append(_accuracy(output, Yv))
             if callback is not None:
                 callback(epoch, float(total))
     return {key: value.copy() for key, value in weights.items()}, history

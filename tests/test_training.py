@@ -136,3 +136,59 @@ def test_save_and_load_round_trip_exactly(tmp_path: Path) -> None:
     other = generated("perceptron_and")
     with pytest.raises(ValueError, match="unexpected keys .*W2"):
         other.load(tmp_path / "p.npz")
+
+
+def test_gathering_batch_by_batch_equals_shuffling_whole(rng: np.random.Generator,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    model = generated("softmax_classifier")
+    X, Y = _blobs(rng, 103, 4, 3)  # 103 = 6 batches of 16 and one of 7
+    for optimizer in ("sgd", "momentum", "adam"):
+        whole = model.train(X, Y, optimizer=optimizer, epochs=3, batch_size=16)
+        monkeypatch.setattr(model, "SHUFFLE_WHOLE_BYTES", 0)
+        gathered = model.train(X, Y, optimizer=optimizer, epochs=3, batch_size=16)
+        monkeypatch.undo()
+        assert whole[1] == gathered[1]
+        assert all(np.array_equal(whole[0][k], gathered[0][k]) for k in whole[0])
+
+
+def test_float32_stays_float32_end_to_end(rng: np.random.Generator) -> None:
+    model = build(inputs=4, loss="cross_entropy", reduction="mean", dtype="float32",
+                  layers=[{"units": 8, "activation": "relu"}, {"units": 3, "activation": "softmax"}])
+    X, Y = _blobs(rng, 64, 4, 3)  # float64 data: converted once, at the door
+    assert all(v.dtype == np.float32 for v in model.init_params().values())
+    work = model._work(5, np.float32)
+    assert all(array.dtype == np.float32 for array in work)
+    params, history = model.train(X, Y, optimizer="adam", learning_rate=0.01, epochs=20, batch_size=16)
+    assert all(v.dtype == np.float32 for v in params.values())
+    assert model.forward(params, X).dtype == np.float32
+    _, grads = model.gradients(params, X, Y)
+    assert all(g.dtype == np.float32 for g in grads.values())
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    p64, _ = build(inputs=4, loss="cross_entropy", reduction="mean", layers=[
+        {"units": 8, "activation": "relu"}, {"units": 3, "activation": "softmax"}]).train(
+        X, Y, optimizer="adam", learning_rate=0.01, epochs=20, batch_size=16)
+    assert all(np.allclose(params[k], p64[k], rtol=1e-3, atol=1e-3) for k in params)
+
+
+def test_relu_takes_slope_zero_at_the_kink() -> None:
+    # One relu unit, X = [[0, 0]] and b = 0 give Z = 0 exactly: with H(0) = 0 nothing flows back,
+    # so ∂E/∂W = ∂E/∂b = 0 although E = ½(0 − 1)² = ½ is not at a minimum.
+    model = build(inputs=2, loss="sse", layers=[{"units": 1, "activation": "relu"}])
+    params = {"W1": np.array([[0.5], [-0.5]]), "b1": np.array([0.0])}
+    E, grads = model.gradients(params, [[0.0, 0.0]], [[1.0]])
+    assert E == 0.5
+    assert not np.any(grads["W1"]) and not np.any(grads["b1"])
+    E, grads = model.gradients(params, [[2.0, 0.0]], [[2.0]])  # Z = 1 > 0: δ = A − Y = −1
+    assert grads["W1"].tolist() == [[-2.0], [0.0]] and grads["b1"].tolist() == [-1.0]
+
+
+def test_validation_history_and_callback(rng: np.random.Generator) -> None:
+    model = generated("softmax_classifier")
+    X, Y = _blobs(rng, 120, 4, 3)
+    seen: list[tuple[int, float]] = []
+    params, history = model.train(X[:80], Y[:80], epochs=4, validation=(X[80:], Y[80:]),
+                                  callback=lambda epoch, loss: seen.append((epoch, loss)))
+    assert seen == list(enumerate(history["loss"]))
+    assert len(history["val_loss"]) == len(history["val_accuracy"]) == 4
+    assert history["val_loss"][-1] == pytest.approx(model.loss(params, X[80:], Y[80:]), rel=1e-12)
+    assert history["val_accuracy"][-1] == model.accuracy(params, X[80:], Y[80:])
