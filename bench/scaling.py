@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sympy.core.cache import clear_cache
+from derive.network import clear_caches
 from workloads import mlp_spec
 
 WIDTH = 64
@@ -41,8 +41,8 @@ def deep_spec(layers: int) -> dict[str, Any]:
 
 
 def clear_sympy_cache() -> None:
-    """Each depth starts cold, so no depth profits from an earlier one's cached expressions."""
-    clear_cache()
+    """Each depth starts cold: no per-rule derivation or SymPy expression is cached from before."""
+    clear_caches()
 
 
 def time_once(

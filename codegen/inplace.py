@@ -207,7 +207,7 @@ class InPlace:
             self.emit(f"np.copyto({target}, {text})" if sign > 0 else f"np.negative({text}, out={target})")
         for sign, body in terms:
             operator = "+=" if sign > 0 else "-="
-            self._with_value(body, lambda value: self.emit(f"{target} {operator} {value}"))
+            self._with_value(body, lambda value, operator=operator: self.emit(f"{target} {operator} {value}"))
         if constant != 0:
             self.emit(f"{target} += {code(constant)}" if not constant.could_extract_minus_sign()
                       else f"{target} -= {code(-constant)}")

@@ -218,6 +218,12 @@ def _sum_of(emitter: InPlace, term: sp.Expr, first: bool) -> None:
         emitter._with_value(body, lambda v: emitter.emit(f"{prefix}{factor}np.add.reduce({v}, axis=None)"))
 
 
+def _scaled(emitter: InPlace, target: str, factor: sp.Expr) -> list[str]:
+    """The statements for ``target *= factor``."""
+    emitter.once(factor, lambda expr: emitter.scale(target, expr))
+    return emitter.lines
+
+
 def _backward_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
     out, last = net.output, net.layers[-1]
     L = last.index
@@ -226,9 +232,11 @@ def _backward_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
         why = (f"δ{L} = ∂E/∂A{L} ⊙ ∂A{L}/∂Z{L}, with ∂E/∂A{L} = {code(out.gradient)}, "
                f"{last.rule.name}'(Z{L}) = {code(last.backward)}")
     elif out.form == "softmax-collapsed":
-        why = f"δ{L} = ∂E/∂A{L} · (diag(A{L}) - A{L} A{L}ᵀ), which collapses to this because rows of A{L} and Y sum to 1"
+        why = (f"δ{L} = ∂E/∂A{L} · (diag(A{L}) - A{L} A{L}ᵀ), which collapses to this "
+               f"because rows of A{L} and Y sum to 1")
     else:
-        why = f"δ{L} = A{L} ⊙ (G - rowsum(A{L} ⊙ G)), the softmax Jacobian contracted with G = ∂E/∂A{L} = {code(out.gradient)}"
+        why = (f"δ{L} = A{L} ⊙ (G - rowsum(A{L} ⊙ G)), the softmax Jacobian contracted with "
+               f"G = ∂E/∂A{L} = {code(out.gradient)}")
     emitter = work.emitter(L)
     emitter.once(SCALE * out.delta, lambda expr: emitter.assign(f"d{L}", expr))
     lines = [Line(emitter.lines[0], (why, f"d{L} = scale * {code(out.delta)}")), *map(Line, emitter.lines[1:])]
@@ -246,7 +254,6 @@ def _backward_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
         step = f"δ{l - 1} = (δ{l} W{l}ᵀ) ⊙ {below.rule.name}'(Z{l - 1})   (∂Z{l}/∂A{l - 1} = W{l})"
         lines.append(Line(f"np.dot(d{l}, params[\"W{l}\"].T, out=d{l - 1})", (step,)))
         if below.backward != 1:
-            emitter = work.emitter(l - 1)
-            emitter.once(below.backward, lambda expr: emitter.scale(f"d{l - 1}", expr))
-            lines += _commented(f"{below.rule.name}'(Z{l - 1}) = {code(below.backward)}", emitter.lines)
+            lines += _commented(f"{below.rule.name}'(Z{l - 1}) = {code(below.backward)}",
+                                _scaled(work.emitter(l - 1), f"d{l - 1}", below.backward))
     return tuple(lines)

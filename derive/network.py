@@ -82,6 +82,13 @@ class NetworkDerivation:
         return len(self.layers)
 
 
+def clear_caches() -> None:
+    """Forget every per-rule derivation and SymPy's cache: the next derivation starts cold."""
+    for cached in (derive_elementwise, derive_loss, derive_softmax, log_forms):
+        cached.cache_clear()
+    sp.core.cache.clear_cache()
+
+
 def derive_network(spec: Spec) -> NetworkDerivation:
     """Derive every chain-rule factor of ``spec`` and the derivation's steps."""
     layers = tuple(_layer(spec, index) for index in range(1, len(spec.layers) + 1))

@@ -78,7 +78,8 @@ def _network(net: NetworkDerivation) -> Section:
     diagram = (rf"W{_t(net, 1)} \rightarrow f() \rightarrow Z{_t(net, 1)} \rightarrow {_f(net.layers[0])}() "
                rf"\rightarrow A{_t(net, 1)}")
     if net.depth > 1:
-        diagram += rf" \rightarrow \cdots \rightarrow Z{_t(net, net.depth)} \rightarrow {_f(last)}() \rightarrow A{_t(net, net.depth)}"
+        t = _t(net, net.depth)
+        diagram += rf" \rightarrow \cdots \rightarrow Z{t} \rightarrow {_f(last)}() \rightarrow A{t}"
     diagram += rf" \rightarrow {loss.latex}() \rightarrow E"
     sizes = " → ".join(str(size) for size in net.spec.sizes)
     text = (f"A network of {net.depth} dense layer(s), sizes {sizes}. Each row of X is one sample k = 1…n; "
@@ -139,7 +140,8 @@ def _activation(net: NetworkDerivation, layer: LayerDerivation) -> Section:
                             note=f"proved: simplify(f'(z) - g(f(z))) = 0 with g(a) = {d.in_output}"))
         note = "Rewritten in the layer output A, the backward pass reuses what the forward pass computed."
     elif d.named is not None:
-        equations.append(eq(rf"{f}'(Z)", rf"{d.named.latex}(Z)", note=f"proved: simplify(f'(z) - {d.named.name}(z)) = 0"))
+        equations.append(eq(rf"{f}'(Z)", rf"{d.named.latex}(Z)",
+                            note=f"proved: simplify(f'(z) - {d.named.name}(z)) = 0"))
         note = f"The derivative is itself a registered activation, {d.named.name}."
     elif d.backward != d.simplified:
         kink = d.backward.has(sp.Heaviside)
@@ -148,7 +150,8 @@ def _activation(net: NetworkDerivation, layer: LayerDerivation) -> Section:
         if kink:
             note = ("At Z = 0 the derivative does not exist (SymPy's step function H is ½ there); "
                     "the backward pass takes H(0) = 0, the subgradient PyTorch uses.")
-    text = f"A = {layer.rule.name}(Z) acts element by element, so ∂A/∂Z is diagonal: each A_kj depends on Z_kj only. {note}"
+    text = (f"A = {layer.rule.name}(Z) acts element by element, so ∂A/∂Z is diagonal: "
+            f"each A_kj depends on Z_kj only. {note}")
     return Section(f"∂A/∂Z: {layer.rule.name}", text.strip(), tuple(equations))
 
 
@@ -225,8 +228,8 @@ def _vectorised(net: NetworkDerivation) -> Section:
             tn = _t(net, layer.index + 1)
             assert layer.backward is not None
             factor = sp.latex(layer.backward, symbol_names=naming.latex_names(net.depth))
-            equations.append(eq(rf"\delta{t}", rf"\left(\delta{tn} W{tn}{{}}^{{\mathsf{{T}}}}\right) \odot {_f(layer)}'(Z{t})",
-                                rf"\left(\delta{tn} W{tn}{{}}^{{\mathsf{{T}}}}\right) \odot {_paren(factor)}"))
+            back = rf"\left(\delta{tn} W{tn}{{}}^{{\mathsf{{T}}}}\right) \odot"
+            equations.append(eq(rf"\delta{t}", rf"{back} {_f(layer)}'(Z{t})", rf"{back} {_paren(factor)}"))
         equations.append(eq(partial("E", f"W{t}"), rf"{previous}^{{\mathsf{{T}}}} \delta{t}"))
         equations.append(eq(partial("E", f"b{t}"), rf"\sum_{{k=1}}^{{n}} \delta{t}_{{k}}"))
     text = ("Summing the chain over samples turns the per-element factors into matrix products: "

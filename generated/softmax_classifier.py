@@ -309,7 +309,6 @@ def train(
         gather = (X, Y) if whole else (np.empty((m, X.shape[1]), dtype), np.empty((m, Y.shape[1]), dtype))
         batches[m] = (_work(m, dtype), *gather)
     rng = np.random.default_rng(seed)
-    order = np.arange(n)
     history: dict[str, list[float]] = {"loss": []}
     if validation is not None:
         history["val_loss"], history["val_accuracy"] = [], []

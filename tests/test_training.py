@@ -47,7 +47,7 @@ def _blobs(rng: np.random.Generator, n: int, d: int, k: int) -> tuple[np.ndarray
 def test_softmax_classifier_reaches_high_accuracy(rng: np.random.Generator) -> None:
     model = generated("softmax_classifier")
     X, Y = _blobs(rng, 300, 4, 3)
-    params, history = model.train(X[:200], Y[:200], validation=(X[200:], Y[200:]))
+    _, history = model.train(X[:200], Y[:200], validation=(X[200:], Y[200:]))
     assert history["val_accuracy"][-1] > 0.9
     assert history["loss"][-1] < 0.5 * history["loss"][0]
 
@@ -56,7 +56,7 @@ def test_regression_fits_a_smooth_function(rng: np.random.Generator) -> None:
     model = generated("regression")
     X = rng.uniform(-1, 1, size=(256, 3))
     Y = (np.sin(2 * X[:, :1]) + X[:, 1:2] * X[:, 2:3])
-    params, history = model.train(X, Y)
+    params, _ = model.train(X, Y)
     assert model.loss(params, X, Y) < 0.05 * float(np.var(Y))
 
 
@@ -110,7 +110,8 @@ def test_seeded_training_is_reproducible_bit_for_bit(rng: np.random.Generator) -
 
 
 def test_training_on_large_inputs_raises_no_runtime_warning(rng: np.random.Generator) -> None:
-    model = build(inputs=4, loss="bce", layers=[{"units": 8, "activation": "sigmoid"}, {"units": 1, "activation": "sigmoid"}])
+    model = build(inputs=4, loss="bce", layers=[{"units": 8, "activation": "sigmoid"},
+                                                {"units": 1, "activation": "sigmoid"}])
     X = 1e3 * rng.normal(size=(64, 4))
     Y = (X[:, :1] > 0).astype(float)
     with warnings.catch_warnings():
@@ -121,7 +122,8 @@ def test_training_on_large_inputs_raises_no_runtime_warning(rng: np.random.Gener
 
 
 def test_divergence_stops_with_the_epoch_and_advice(rng: np.random.Generator) -> None:
-    model = build(inputs=2, loss="sse", layers=[{"units": 8, "activation": "relu"}, {"units": 1, "activation": "identity"}])
+    model = build(inputs=2, loss="sse", layers=[{"units": 8, "activation": "relu"},
+                                                {"units": 1, "activation": "identity"}])
     X, Y = 100 * rng.normal(size=(32, 2)), 100 * rng.normal(size=(32, 1))
     with pytest.raises(FloatingPointError, match=r"epoch \d+.*smaller learning_rate"):
         model.train(X, Y, optimizer="gd", learning_rate=10.0, epochs=50)
@@ -134,7 +136,7 @@ def test_save_and_load_round_trip_exactly(tmp_path: Path) -> None:
     loaded = model.load(tmp_path / "p.npz")
     assert all(np.array_equal(params[k], loaded[k]) and loaded[k].dtype == params[k].dtype for k in params)
     other = generated("perceptron_and")
-    with pytest.raises(ValueError, match="unexpected keys .*W2"):
+    with pytest.raises(ValueError, match=r"unexpected keys .*W2"):
         other.load(tmp_path / "p.npz")
 
 
