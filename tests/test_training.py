@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import ROOT, build
 
+pytestmark = pytest.mark.filterwarnings("error")  # any NumPy RuntimeWarning fails a trainer test
+
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 
 
@@ -194,3 +196,16 @@ def test_validation_history_and_callback(rng: np.random.Generator) -> None:
     assert len(history["val_loss"]) == len(history["val_accuracy"]) == 4
     assert history["val_loss"][-1] == pytest.approx(model.loss(params, X[80:], Y[80:]), rel=1e-12)
     assert history["val_accuracy"][-1] == model.accuracy(params, X[80:], Y[80:])
+
+
+def test_saturated_units_stay_exact_and_silent() -> None:
+    # |Z| = 1e4: σ must give exactly 0 and 1 (tanh form), the loss log-domain values, no warning.
+    model = build(inputs=1, loss="bce", layers=[{"units": 1, "activation": "sigmoid"}])
+    params = {"W1": np.array([[1.0]]), "b1": np.array([0.0])}
+    X = np.array([[-1e4], [1e4], [0.0]])
+    assert model.forward(params, X).ravel().tolist() == [0.0, 1.0, 0.5]
+    E, grads = model.gradients(params, X, [[1.0], [0.0], [1.0]])
+    # E = −log σ(−1e4) − log(1 − σ(1e4)) − log ½ = 1e4 + 1e4 + log 2, worked in the log domain
+    assert E == pytest.approx(2e4 + np.log(2), rel=1e-12)
+    assert grads["b1"].tolist() == [-0.5]  # Σ (A − Y) = −1 + 1 − ½
+    assert grads["W1"].tolist() == [[2e4]]  # Σ X (A − Y) = (−1e4)(−1) + (1e4)(1) + 0
