@@ -8,8 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from derive.network import clear_caches
 from workloads import mlp_spec
+
+from derive.network import clear_caches
 
 WIDTH = 64
 DEPTHS = (1, 2, 4, 8, 16, 32)

@@ -2,13 +2,15 @@
 and ``python -m codegen``).
 
 Exit codes: 0 success, 2 bad input (spec, formula, output path), 1 internal failure.
-Bad input prints one line on stderr and no traceback (``--debug`` shows one).
+Either prints one line on stderr and no traceback; ``--debug`` prints the traceback first
+(the exit code stays the same).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,13 +22,15 @@ BAD_INPUT, INTERNAL = 2, 1
 
 
 def derive_main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m derive", description="Print the backpropagation derivation of a spec.")
+    parser = argparse.ArgumentParser(prog="python -m derive",
+                                     description="Print the backpropagation derivation of a spec.")
     _derive_arguments(parser)
     return _run(parser.parse_args(argv), _derive)
 
 
 def codegen_main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m codegen", description="Generate the NumPy training module of a spec.")
+    parser = argparse.ArgumentParser(prog="python -m codegen",
+                                     description="Generate the NumPy training module of a spec.")
     _generate_arguments(parser)
     return _run(parser.parse_args(argv), _generate)
 
@@ -64,15 +68,16 @@ def _run(args: argparse.Namespace, action: object) -> int:
         action(args)  # type: ignore[operator]
     except (SpecError, OutputError) as error:
         if args.debug:
-            raise
+            traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:
         return INTERNAL
     except Exception as error:
         if args.debug:
-            raise
-        print(f"internal error: {type(error).__name__}: {error} (rerun with --debug for a traceback)", file=sys.stderr)
+            traceback.print_exc()
+        hint = "" if args.debug else " (rerun with --debug for a traceback)"
+        print(f"internal error: {type(error).__name__}: {error}{hint}".replace("\n", " "), file=sys.stderr)
         return INTERNAL
     return 0
 

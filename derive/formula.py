@@ -1,8 +1,8 @@
 """Safe formulas: a whitelisted subset of Python expression syntax turned into SymPy.
 
-A formula such as ``z/(1+exp(-z))`` is read with :func:`ast.parse` and walked node by
-node; nothing is ever evaluated as Python (``sympify``/``parse_expr`` call ``eval`` and
-are never used on user text). Allowed:
+A formula such as ``z/(1+exp(-z))`` (one line of printable ASCII, no ``#`` comment, no
+backslash) is read with :func:`ast.parse` and walked node by node; nothing is ever evaluated
+as Python (``sympify``/``parse_expr`` call ``eval`` and are never used on user text). Allowed:
 
 * numbers (ints and decimals, read exactly: ``0.01`` becomes ``1/100``),
 * the variables the caller names (``z`` for an activation; ``a`` and ``y`` for a loss),
@@ -27,6 +27,8 @@ MAX_LENGTH = 400
 MAX_DEPTH = 40
 MAX_LITERAL = 10**12
 MAX_CONSTANT_EXPONENT = 64
+MAX_EXPONENT_DENOMINATOR = 1000
+MAX_CONSTANT = 1e300
 
 
 def sigmoid_of(u: sp.Expr) -> sp.Expr:
@@ -74,6 +76,12 @@ def parse_formula(text: object, variables: Sequence[str], field: str) -> sp.Expr
         raise SpecError(field, "the formula is empty")
     if len(source) > MAX_LENGTH:
         raise SpecError(field, f"the formula is {len(source)} characters long; at most {MAX_LENGTH} are allowed")
+    for column, char in enumerate(source, start=1):
+        # One line of printable ASCII, no comment, no backslash: the text is quoted in generated
+        # code and documents, where a newline or '#...' could otherwise carry anything.
+        if not (char.isascii() and char.isprintable()) or char in "#\\":
+            raise SpecError(field, f"formula {source!r} has {char!r} at column {column}; a formula is one line "
+                                   "of ASCII without comments (#) or backslashes")
     if "^" in source:
         raise SpecError(field, "'^' is not a power in formulas; write ** (e.g. z**2)")
     try:
@@ -115,10 +123,41 @@ class _Builder:
             operand = self.build(node.operand, depth + 1)
             return -operand if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            return self.binary(node, depth)
+            return self.defined(node, self.binary(node, depth))
         if isinstance(node, ast.Call):
-            return self.call(node, depth)
+            return self.defined(node, self.call(node, depth))
         raise self.fail(node, f"{_describe(node)} is not allowed")
+
+    def defined(self, node: ast.AST, expr: sp.Expr) -> sp.Expr:
+        """``expr`` if it is finite and real; checked at every operation, so that no SymPy
+        function (max, min, a power's exponent) is ever handed zoo, nan or I."""
+        if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise self.fail(node, "undefined (division by zero, log(0) or infinity)")
+        if expr.has(sp.I):
+            raise self.fail(node, "not real-valued (e.g. log or sqrt of a negative constant)")
+        if expr.is_number:
+            value = _value(expr)
+            if value is None or not abs(value) <= MAX_CONSTANT:
+                raise self.fail(node, f"a constant that cannot be evaluated or exceeds {MAX_CONSTANT:.0e}")
+            if value.imag != 0:
+                raise self.fail(node, "not real-valued (e.g. log or sqrt of a negative constant)")
+        for product in expr.atoms(sp.Mul):  # SymPy may rewrite c*log(k) as log(k**c) and compute k**c
+            for factor in product.args:
+                if isinstance(factor, sp.log) and factor.args[0].is_number:
+                    coefficient = sp.Mul(*(f for f in product.args if f.is_number and f is not factor))
+                    if _too_large(factor.args[0], coefficient, both_ways=True):
+                        raise self.fail(node, f"the constant {coefficient}*{factor} is too large to handle exactly")
+        return expr
+
+    def exponent(self, node: ast.AST, power: sp.Expr) -> None:
+        """Refuse a constant exponent that SymPy would expand without end (z**1e12, z**1e-12)."""
+        if not power.is_number:
+            return
+        if _magnitude(power) > MAX_CONSTANT_EXPONENT:
+            raise self.fail(node, f"the exponent {power} is outside -{MAX_CONSTANT_EXPONENT}..{MAX_CONSTANT_EXPONENT}")
+        if power.is_Rational and power.q > MAX_EXPONENT_DENOMINATOR:
+            raise self.fail(node, f"the exponent {power} is a fraction with a denominator above "
+                                  f"{MAX_EXPONENT_DENOMINATOR}; use a simpler one such as 0.5 or 1/3")
 
     def number(self, node: ast.Constant) -> sp.Expr:
         value = node.value
@@ -141,10 +180,15 @@ class _Builder:
         right = self.build(node.right, depth + 1)
         op = type(node.op)
         if op is ast.Pow:
-            if right.is_number and abs(float(right)) > MAX_CONSTANT_EXPONENT:
-                raise self.fail(node, f"the exponent {right} is larger than {MAX_CONSTANT_EXPONENT}")
+            self.exponent(node, right)
             if left.is_number and right.is_number and _too_large(left, right):
                 raise self.fail(node, "the constant power is too large")
+            if not right.is_number:  # SymPy may split b**(c + x) into b**c * b**x
+                constant = right.as_coeff_Add()[0]
+                if left.is_number and _too_large(left, constant, both_ways=True):
+                    raise self.fail(node, "the constant power is too large")
+                if not left.is_number:
+                    self.exponent(node, constant)
             return left**right
         if op is ast.Div:
             if right.is_zero:
@@ -170,16 +214,44 @@ class _Builder:
         if not least <= len(node.args) <= most:
             wanted = str(least) if least == most else f"{least} to {most}"
             raise self.fail(node, f"{name}() takes {wanted} argument(s), got {len(node.args)}")
-        return builder(*(self.build(arg, depth + 1) for arg in node.args))
+        args = [self.build(arg, depth + 1) for arg in node.args]
+        if name == "exp":  # SymPy rewrites exp(c*log(u)) as u**c: the same limits on c as on an exponent
+            for term in sp.Add.make_args(args[0]):
+                factors = sp.Mul.make_args(term)
+                if any(isinstance(factor, sp.log) for factor in factors):
+                    self.exponent(node, sp.Mul(*(f for f in factors if f.is_number and not isinstance(f, sp.log))))
+        try:
+            return builder(*args)
+        except (ValueError, TypeError, ArithmeticError) as error:  # SymPy refusing e.g. max of incomparable values
+            raise self.fail(node, f"{name}() cannot be formed ({error})") from None
 
 
-def _too_large(base: sp.Expr, exponent: sp.Expr) -> bool:
-    """Whether ``base**exponent`` of two constants would exceed about 1e300."""
+def _value(expr: sp.Expr) -> complex | None:
+    """A constant's numeric value (None when SymPy cannot give one)."""
     try:
-        magnitude = abs(float(sp.re(base)))
-        return magnitude > 1 and float(exponent) * math.log10(magnitude) > 300
-    except (OverflowError, TypeError, ValueError):
+        return complex(expr)
+    except (ArithmeticError, TypeError, ValueError):
+        return None
+
+
+def _magnitude(value: sp.Expr) -> float:
+    """``|value|`` of a real constant as a float (inf when it cannot be told)."""
+    try:
+        return abs(float(value))
+    except (ArithmeticError, TypeError, ValueError):
+        return math.inf
+
+
+def _too_large(base: sp.Expr, exponent: sp.Expr, both_ways: bool = False) -> bool:
+    """Whether ``base**exponent`` of two constants would exceed about 1e300 (or, ``both_ways``,
+    fall below 1e-300: exactly, that is a fraction with a 300-digit denominator)."""
+    try:
+        if base.is_zero:
+            return False
+        digits = float(exponent) * float(sp.log(sp.Abs(base), 10))  # not float(base): 1e-400 is no 0.0
+    except (ArithmeticError, TypeError, ValueError):
         return True
+    return (abs(digits) if both_ways else digits) > 300
 
 
 def _describe(node: ast.AST) -> str:

@@ -190,7 +190,8 @@ class _Checker:
 
 
 def _type(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array", dict: "a table"}
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
+             dict: "a table"}
     return names.get(type(value), type(value).__name__)
 
 
@@ -207,7 +208,8 @@ def _identifier(value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise SpecError(path, f"expected a string, got {_type(value)}")
     if not value.isidentifier() or not value.isascii():
-        raise SpecError(path, f"{value!r} is not a Python identifier (letters, digits and _, not starting with a digit)")
+        raise SpecError(path, f"{value!r} is not a Python identifier "
+                              "(ASCII letters, digits and _, not starting with a digit)")
     if keyword.iskeyword(value) or keyword.issoftkeyword(value):
         raise SpecError(path, f"{value!r} is a Python keyword; choose another name")
     return value
@@ -226,7 +228,7 @@ def _number(value: Any, path: str, upper: float | None = None) -> float:
         raise SpecError(path, f"expected a number, got {_type(value)} {value!r}")
     number = float(value)
     if not math.isfinite(number) or number <= 0 or (upper is not None and number >= upper):
-        bound = f"between 0 and {upper}" if upper is not None else "a finite number > 0"
+        bound = f"a number > 0 and < {upper}" if upper is not None else "a finite number > 0"
         raise SpecError(path, f"expected {bound}, got {value}")
     return number
 
@@ -235,7 +237,8 @@ def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str):
         raise SpecError(path, f"expected one of {', '.join(choices)}, got {_type(value)}")
     if value not in choices:
-        raise SpecError(path, f"unknown value {value!r}; expected one of {', '.join(choices)}{_did_you_mean(value, choices)}")
+        suggestion = _did_you_mean(value, choices)
+        raise SpecError(path, f"unknown value {value!r}; expected one of {', '.join(choices)}{suggestion}")
     return value
 
 
@@ -296,6 +299,9 @@ def _unwise(output: LayerSpec, loss: LossRule, depth: int) -> list[str]:
     where = f"layers[{depth - 1}].activation"
     name = output.activation.name
     warnings = []
+    if name == "softmax" and output.units == 1:
+        warnings.append(f"{where}: softmax over one unit always outputs 1, so its gradient is zero and nothing "
+                        "is learned; use sigmoid for a single output, or softmax over two or more units")
     if loss.name == "bce" and name == "softmax":
         warnings.append(f"{where}: softmax with bce couples the outputs although bce treats each one as an "
                         "independent yes/no; use sigmoid with bce, or softmax with cross_entropy")
