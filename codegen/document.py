@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from codegen.env import source_label
 from codegen.printers import latex
 from derive.network import NetworkDerivation
 from derive.steps import Side, Tex
@@ -48,4 +49,4 @@ def document_context(net: NetworkDerivation, source: str, tool: str, version: st
         )
         for section in net.sections
     )
-    return DocumentContext(f"Backpropagation for {net.spec.name}", source, tool, version, sections)
+    return DocumentContext(f"Backpropagation for {net.spec.name}", source_label(source), tool, version, sections)

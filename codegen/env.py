@@ -23,6 +23,21 @@ _TEX_UNICODE = {
 }
 
 
+_LABEL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._/+:=@,()-~")
+
+
+def source_label(source: str) -> str:
+    """The spec's path as it may appear in a docstring, a LaTeX comment or an HTML comment.
+
+    Every character outside a small safe set is written as a ``\\xNN`` / ``\\uNNNN`` escape,
+    so no quote, backslash, newline, ``%`` or ``>`` of a file name can end the text it sits in.
+    """
+    def escaped(char: str) -> str:
+        code = ord(char)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return "".join(char if char in _LABEL_SAFE else escaped(char) for char in source)
+
+
 def tex_text(text: str) -> str:
     """Plain words as LaTeX text: specials escaped, math characters set in math mode."""
     out = []

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from codegen.env import source_label
 from codegen.inplace import InPlace, Scratch
 from codegen.printers import code
 from derive import naming
@@ -119,7 +120,7 @@ def model_context(net: NetworkDerivation, source: str, tool: str, version: str) 
         "beta1": spec.train.beta1, "beta2": spec.train.beta2, "epsilon": spec.train.epsilon,
     }
     return ModelContext(
-        name=spec.name, tool=tool, version=version, source=source, sizes=spec.sizes, summary=summary,
+        name=spec.name, tool=tool, version=version, source=source_label(source), sizes=spec.sizes, summary=summary,
         dtype=spec.dtype, loss_name=spec.loss.name, reduction=spec.reduction, targets=spec.loss.targets,
         accuracy=accuracy, layers=layers, work=tuple(work.lines), work_names=_wrapped(work.names),
         output=f"A{last.index}", loss_lines=loss_lines, loss_uses_n=n in net.output.scale.free_symbols,

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from derive.bounded import within
 from derive.naming import a
 from derive.rules import LossRule
 from derive.stable import tidy
@@ -31,7 +32,8 @@ class LossDerivation:
 def derive_loss(rule: LossRule) -> LossDerivation:
     element = rule.element()
     derivative = sp.diff(element, a)
-    candidates = [tidy(sp.factor(sp.cancel(derivative))), derivative, sp.simplify(derivative)]
+    candidates = [within(lambda: tidy(sp.factor(sp.cancel(derivative))), derivative), derivative,
+                  within(lambda: sp.simplify(derivative), derivative)]
     gradient = min(candidates, key=lambda form: len(str(form)))
     return LossDerivation(rule, element, derivative, gradient)
 

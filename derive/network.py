@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import sympy as sp
 
 from derive import naming
+from derive.bounded import STEP_SECONDS, NotProvedError
 from derive.elementwise import ElementwiseDerivation, derive_elementwise
+from derive.errors import SpecError
 from derive.logdomain import in_log_domain, log_forms
 from derive.loss import LossDerivation, derive_loss, scale
 from derive.rules import ActivationRule
@@ -92,7 +94,11 @@ def clear_caches() -> None:
 def derive_network(spec: Spec) -> NetworkDerivation:
     """Derive every chain-rule factor of ``spec`` and the derivation's steps."""
     layers = tuple(_layer(spec, index) for index in range(1, len(spec.layers) + 1))
-    output = _output(spec, layers[-1])
+    try:
+        output = _output(spec, layers[-1])
+    except NotProvedError as error:
+        raise SpecError("loss", f"{error} within {STEP_SECONDS:g} s; try a simpler loss formula",
+                        spec.source) from None
     derivation = NetworkDerivation(spec, layers, output, ())
     return NetworkDerivation(spec, layers, output, tuple(sections(derivation)))
 

@@ -182,9 +182,9 @@ class _Checker:
             epochs=_integer(value.get("epochs", defaults.epochs), "train.epochs", 1, 10**9),
             batch_size=_integer(value.get("batch_size", defaults.batch_size), "train.batch_size", 1, 10**9),
             seed=_integer(value.get("seed", defaults.seed), "train.seed", 0, 2**63 - 1),
-            momentum=_number(value.get("momentum", defaults.momentum), "train.momentum", upper=1.0),
-            beta1=_number(value.get("beta1", defaults.beta1), "train.beta1", upper=1.0),
-            beta2=_number(value.get("beta2", defaults.beta2), "train.beta2", upper=1.0),
+            momentum=_fraction(value.get("momentum", defaults.momentum), "train.momentum"),
+            beta1=_fraction(value.get("beta1", defaults.beta1), "train.beta1"),
+            beta2=_fraction(value.get("beta2", defaults.beta2), "train.beta2"),
             epsilon=_number(value.get("epsilon", defaults.epsilon), "train.epsilon"),
         )
 
@@ -223,14 +223,22 @@ def _integer(value: Any, path: str, least: int, most: int) -> int:
     return value
 
 
-def _number(value: Any, path: str, upper: float | None = None) -> float:
+def _number(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(path, f"expected a number, got {_type(value)} {value!r}")
     number = float(value)
-    if not math.isfinite(number) or number <= 0 or (upper is not None and number >= upper):
-        bound = f"a number > 0 and < {upper}" if upper is not None else "a finite number > 0"
-        raise SpecError(path, f"expected {bound}, got {value}")
+    if not math.isfinite(number) or number <= 0:
+        raise SpecError(path, f"expected a finite number > 0, got {value}")
     return number
+
+
+def _fraction(value: Any, path: str) -> float:
+    """A decay rate: 0 <= value < 1, as train() accepts (0 turns momentum into plain sgd)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(path, f"expected a number, got {_type(value)} {value!r}")
+    if not 0 <= float(value) < 1:
+        raise SpecError(path, f"expected a number >= 0 and < 1, got {value}")
+    return float(value)
 
 
 def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:

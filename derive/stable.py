@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from derive.bounded import within
+
 
 class Sigmoid(sp.Function):
     """σ(u) = 1/(1 + e^{-u})."""
@@ -19,6 +21,9 @@ class Sigmoid(sp.Function):
     def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
         return 1 / (1 + sp.exp(-u))
 
+    def _eval_evalf(self, prec: int) -> sp.Expr:  # σ(1) is a number SymPy can compare (max(z, σ(1)))
+        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+
 
 class Softplus(sp.Function):
     """softplus(u) = log(1 + e^{u})."""
@@ -27,6 +32,9 @@ class Softplus(sp.Function):
 
     def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
         return sp.log(1 + sp.exp(u))
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
 
 
 class RowSum(sp.Function):
@@ -81,7 +89,11 @@ def unstable(expr: sp.Expr) -> sp.Expr:
 
 
 def is_zero(expr: sp.Expr) -> bool:
-    """Whether SymPy proves ``expr`` identically zero."""
+    """Whether SymPy proves ``expr`` identically zero (False when it cannot within the step limit)."""
+    return within(lambda: _is_zero(expr), False)
+
+
+def _is_zero(expr: sp.Expr) -> bool:
     expr = unstable(expr)
     if expr == 0 or sp.cancel(expr) == 0:
         return True

@@ -119,7 +119,11 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
 
 
 def _as_matrix(value: object, name: str, columns: int, dtype: type) -> np.ndarray:
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name}: expected a 2-D array (n, {columns}) of numbers, got rows of unequal "
+                         f"length or values that are not numbers") from None
     if array.ndim != 2 or array.shape[1] != columns:
         raise ValueError(f"{name}: expected shape (n, {columns}), got {array.shape}")
     if array.shape[0] == 0:
@@ -162,7 +166,11 @@ def _check_params(params: object, dtype: type | None = None) -> dict[str, np.nda
         array = np.asarray(params[key])
         if array.shape != shape:
             raise ValueError(f"params[{key!r}]: expected shape {shape}, got {array.shape}")
+        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+            raise ValueError(f"params[{key!r}]: expected real numbers, got dtype {array.dtype}")
         checked[key] = np.ascontiguousarray(array, dtype=dtype)
+        if not np.all(np.isfinite(checked[key])):
+            raise ValueError(f"params[{key!r}]: contains NaN or infinite values")
     return checked
 
 
@@ -208,7 +216,9 @@ def _accuracy(A: np.ndarray, Y: np.ndarray) -> float:
 
 def accuracy(params: dict[str, np.ndarray], X: object, Y: object) -> float:
     """The fraction of samples classified right (NaN: this network is not a classifier)."""
-    return _accuracy(forward(params, X), np.asarray(Y))
+    params = _check_params(params)
+    X, Y = _check_data(X, Y, _dtype_of(params))
+    return _accuracy(_forward(params, X, _work(X.shape[0], _dtype_of(params))), Y)
 
 
 def _layout(params: dict[str, np.ndarray], dtype: type) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -361,8 +371,13 @@ def save(params: dict[str, np.ndarray], path: str) -> None:
 
 def load(path: str) -> dict[str, np.ndarray]:
     """Read params written by save, refusing a file that does not fit this network."""
-    with np.load(path, allow_pickle=False) as data:
-        params = {key: data[key] for key in data.files}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            params = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, AttributeError, TypeError) as error:
+        raise ValueError(f"{path}: not a parameter file written by save ({type(error).__name__}: {error})") from None
     try:
         return _check_params(params)
     except ValueError as error:
