@@ -144,7 +144,7 @@ class _Checker:
         reduction = _choice(data.get("reduction", "sum"), "reduction", REDUCTIONS)
         dtype = _choice(data.get("dtype", "float64"), "dtype", DTYPES)
         train = self.train(data.get("train", {}))
-        warnings = tuple(_unwise(layers[-1], loss, len(layers)))
+        warnings = tuple(_partial_domains(layers) + _unwise(layers[-1], loss, len(layers)))
         return Spec(name, inputs, layers, loss, reduction, dtype, train, self.source, warnings)
 
     def layers(self, value: Any) -> tuple[LayerSpec, ...]:
@@ -300,6 +300,20 @@ def _differentiable(expr: sp.Expr, symbol: sp.Symbol, path: str) -> None:
     if derivative.has(sp.Derivative, sp.Subs, sp.nan, sp.zoo):
         raise SpecError(path, f"SymPy cannot differentiate {str(expr)!r} with respect to {symbol} "
                               f"(it gives {str(derivative)!r})")
+
+
+def _partial_domains(layers: tuple[LayerSpec, ...]) -> list[str]:
+    """Warnings for activation formulas SymPy cannot show real and finite for every real z."""
+    warnings = []
+    for index, layer in enumerate(layers):
+        rule = layer.activation
+        if ACTIVATIONS.get(rule.name) == rule:
+            continue
+        expr = rule.definition()
+        if expr.is_real is not True or expr.is_finite is not True:
+            warnings.append(f"layers[{index}].activation: SymPy cannot show that {rule.formula} is real and finite "
+                            "for every real z; pre-activations outside its domain give NaN or inf in training")
+    return warnings
 
 
 def _unwise(output: LayerSpec, loss: LossRule, depth: int) -> list[str]:

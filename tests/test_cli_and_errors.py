@@ -179,3 +179,12 @@ def test_generated_module_names_the_argument_for_odd_input(tmp_path: Path) -> No
             model.load(str(tmp_path / bad))
     with pytest.raises(FileNotFoundError):
         model.load(str(tmp_path / "missing.npz"))
+
+
+@pytest.mark.parametrize(("formula", "warned"), [("log(z)", True), ("1/z", True), ("sqrt(z)", True),
+                                                 ("z/(1 + exp(-z))", False), ("abs(z)**0.5", False)])
+def test_activation_formulas_not_real_everywhere_are_warned(formula: str, warned: bool) -> None:
+    spec = parse_spec(f'name = "t"\ninputs = 2\nloss = "sse"\n[[layers]]\nunits = 2\nactivation = "{formula}"\n'
+                      '[[layers]]\nunits = 1\n', "t.toml")
+    messages = [w for w in spec.warnings if w.startswith("layers[0].activation: SymPy cannot show")]
+    assert bool(messages) == warned
