@@ -58,9 +58,9 @@ def import_module(target: NetworkDerivation | Spec) -> types.ModuleType:
     return module
 
 
-def generate(spec_path: str | Path, out: str | Path = "generated", force: bool = False) -> Path:
-    """Write ``<out>/<name>.py`` for the spec (``out`` may also name the .py file)."""
-    net = derive_network(load_spec(spec_path))
+def generate(spec: str | Path | Spec, out: str | Path = "generated", force: bool = False) -> Path:
+    """Write ``<out>/<name>.py`` for the spec, a path or a loaded Spec (``out`` may also name the .py file)."""
+    net = derive_network(spec if isinstance(spec, Spec) else load_spec(spec))
     target = Path(out)
     if target.suffix != ".py":
         target = target / f"{net.spec.name}.py"

@@ -12,9 +12,8 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 
-from codegen import render_latex, render_markdown, render_module
+from codegen import generate, render_latex, render_markdown
 from codegen.writer import OutputError, write_atomic
 from derive import SpecError, __version__, derive_network, load_spec
 
@@ -100,11 +99,7 @@ def _derive(args: argparse.Namespace) -> None:
 
 
 def _generate(args: argparse.Namespace) -> None:
-    net = derive_network(_load(args.spec))  # type: ignore[arg-type]
-    target = Path(args.output)
-    if target.suffix != ".py":
-        target = target / f"{net.spec.name}.py"
-    write_atomic(target, render_module(net), force=args.force)
+    target = generate(_load(args.spec), args.output, force=args.force)  # type: ignore[arg-type]
     print(f"wrote {target}", file=sys.stderr)
 
 

@@ -342,7 +342,7 @@ def _explode(*args: object) -> str:
 
 def test_internal_failure_is_exit_1_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codegen.cli, "render_module", _explode)
+    monkeypatch.setattr(codegen, "render_module", _explode)
     code, lines, _, out = generate(tmp_path, capsys, BASE)
     assert code == 1
     assert lines == ["internal error: RuntimeError: template exploded second line "
@@ -352,7 +352,7 @@ def test_internal_failure_is_exit_1_in_one_line(tmp_path: Path, capsys: pytest.C
 
 def test_debug_prints_the_traceback_and_keeps_the_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codegen.cli, "render_module", _explode)
+    monkeypatch.setattr(codegen, "render_module", _explode)
     code, lines, _, out = generate(tmp_path, capsys, BASE, "--debug")
     assert code == 1
     assert lines[0] == "Traceback (most recent call last):"
@@ -378,9 +378,9 @@ def test_exit_codes_of_the_real_process(tmp_path: Path) -> None:
 
     good = tmp_path / "good.toml"
     good.write_text(BASE)
-    script = ("import sys, codegen.cli as cli\n"
+    script = ("import sys, codegen, codegen.cli as cli\n"
               "def boom(*a): raise RuntimeError('boom')\n"
-              "cli.derive_network = boom\n"
+              "codegen.derive_network = boom\n"
               "sys.exit(cli.codegen_main(sys.argv[1:]))\n")
     for debug in ([], ["--debug"]):
         result = subprocess.run([sys.executable, "-c", script, str(good), "-o", str(tmp_path / "out"), *debug],
