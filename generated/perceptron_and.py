@@ -293,9 +293,9 @@ def train(
         for epoch in range(int(epochs)):
             if optimizer != "gd":
                 order = rng.permutation(n)
-                if whole:
-                    X.take(order, axis=0, out=Xs)
-                    Y.take(order, axis=0, out=Ys)
+                if whole:  # mode="clip": order is a permutation, and NumPy then writes out= directly
+                    X.take(order, axis=0, out=Xs, mode="clip")
+                    Y.take(order, axis=0, out=Ys, mode="clip")
             total = 0.0
             for start in range(0, n, size):
                 stop = min(start + size, n)
@@ -303,8 +303,8 @@ def train(
                 if whole:
                     Xb, Yb = Xs[start:stop], Ys[start:stop]
                 else:
-                    X.take(order[start:stop], axis=0, out=Xb)
-                    Y.take(order[start:stop], axis=0, out=Yb)
+                    X.take(order[start:stop], axis=0, out=Xb, mode="clip")
+                    Y.take(order[start:stop], axis=0, out=Yb, mode="clip")
                 _forward(weights, Xb, work)
                 total += _loss(work, Yb)
                 _backward(weights, Xb, Yb, work, grads, scale)
