@@ -79,7 +79,7 @@ class InPlace:
             return code(expr)
         return None
 
-    def _with_value(self, expr: sp.Expr, use: Callable[[str], None]) -> None:
+    def with_value(self, expr: sp.Expr, use: Callable[[str], None]) -> None:
         """Call ``use`` with an operand for ``expr``, evaluating it into scratch if need be."""
         text = self.operand(expr)
         if text is not None:
@@ -174,9 +174,9 @@ class InPlace:
         if text is None:
             self.assign(target, first)
             text = target
-        self._with_value(second, lambda other: self.emit(f"{function}({text}, {other}, out={target})"))
+        self.with_value(second, lambda other: self.emit(f"{function}({text}, {other}, out={target})"))
         for arg in rest:
-            self._with_value(arg, lambda other: self.emit(f"{function}({target}, {other}, out={target})"))
+            self.with_value(arg, lambda other: self.emit(f"{function}({target}, {other}, out={target})"))
 
     def _add(self, target: str, expr: sp.Add) -> None:
         constant = sp.Add(*[term for term in expr.args if term.free_symbols <= self.small])
@@ -194,7 +194,7 @@ class InPlace:
         elif terms and sign > 0:
             other_sign, other = terms.pop(0)
             function = "np.add" if other_sign > 0 else "np.subtract"
-            self._with_value(other, lambda value: self.emit(f"{function}({text}, {value}, out={target})"))
+            self.with_value(other, lambda value: self.emit(f"{function}({text}, {value}, out={target})"))
         elif constant != 0:
             if sign < 0:
                 self.emit(f"np.subtract({code(constant)}, {text}, out={target})")
@@ -207,7 +207,7 @@ class InPlace:
             self.emit(f"np.copyto({target}, {text})" if sign > 0 else f"np.negative({text}, out={target})")
         for sign, body in terms:
             operator = "+=" if sign > 0 else "-="
-            self._with_value(body, lambda value, operator=operator: self.emit(f"{target} {operator} {value}"))
+            self.with_value(body, lambda value, operator=operator: self.emit(f"{target} {operator} {value}"))
         if constant != 0:
             self.emit(f"{target} += {code(constant)}" if not constant.could_extract_minus_sign()
                       else f"{target} -= {code(-constant)}")
@@ -215,7 +215,7 @@ class InPlace:
     def _mul(self, target: str, expr: sp.Mul) -> None:
         coefficient, numerators, denominators = self._factors(expr)
         if not numerators:
-            self._with_value(denominators.pop(0), lambda value: self.emit(
+            self.with_value(denominators.pop(0), lambda value: self.emit(
                 f"np.divide({code(coefficient)}, {value}, out={target})"))
             coefficient = sp.Integer(1)
         else:
@@ -226,7 +226,7 @@ class InPlace:
                 self.assign(target, first)
             elif numerators:
                 other = numerators.pop(0)
-                self._with_value(other, lambda value: self.emit(f"np.multiply({text}, {value}, out={target})"))
+                self.with_value(other, lambda value: self.emit(f"np.multiply({text}, {value}, out={target})"))
             elif coefficient == -1:
                 self.emit(f"np.negative({text}, out={target})")
                 coefficient = sp.Integer(1)
@@ -253,7 +253,7 @@ class InPlace:
             if text is None:
                 self.assign(target, base)
                 text = target
-            self._with_value(exponent, lambda value: self.emit(f"np.power({text}, {value}, out={target})"))
+            self.with_value(exponent, lambda value: self.emit(f"np.power({text}, {value}, out={target})"))
 
     # --- target *= expr ---------------------------------------------------------------
 
@@ -269,9 +269,9 @@ class InPlace:
                     and self.operand(factor.args[0]) is not None:
                 self.emit(f"{target} *= ({self.operand(factor.args[0])} > 0)")  # θ(u), θ(0) = 0, as a mask
             else:
-                self._with_value(factor, lambda value: self.emit(f"{target} *= {value}"))
+                self.with_value(factor, lambda value: self.emit(f"{target} *= {value}"))
         for factor in denominators:
-            self._with_value(factor, lambda value: self.emit(f"{target} /= {value}"))
+            self.with_value(factor, lambda value: self.emit(f"{target} /= {value}"))
         if coefficient == -1:
             self.emit(f"np.negative({target}, out={target})")
         elif coefficient != 1:

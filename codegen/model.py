@@ -211,12 +211,12 @@ def _sum_of(emitter: InPlace, term: sp.Expr, first: bool) -> None:
     factor = "" if coefficient == 1 else f"{code(coefficient)} * "
     factors = body.args if isinstance(body, sp.Mul) else (body,)
     if len(factors) == 1 and isinstance(body, sp.Pow) and body.exp == 2:
-        emitter._with_value(body.base, lambda v: emitter.emit(f"{prefix}{factor}np.vdot({v}, {v})"))
+        emitter.with_value(body.base, lambda v: emitter.emit(f"{prefix}{factor}np.vdot({v}, {v})"))
     elif len(factors) == 2 and not any(isinstance(f, sp.Pow) and f.exp.is_negative for f in factors):
-        emitter._with_value(factors[0], lambda v: emitter._with_value(
+        emitter.with_value(factors[0], lambda v: emitter.with_value(
             factors[1], lambda w: emitter.emit(f"{prefix}{factor}np.vdot({v}, {w})")))
     else:
-        emitter._with_value(body, lambda v: emitter.emit(f"{prefix}{factor}np.add.reduce({v}, axis=None)"))
+        emitter.with_value(body, lambda v: emitter.emit(f"{prefix}{factor}np.add.reduce({v}, axis=None)"))
 
 
 def _scaled(emitter: InPlace, target: str, factor: sp.Expr) -> list[str]:

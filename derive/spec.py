@@ -223,10 +223,14 @@ def _integer(value: Any, path: str, least: int, most: int) -> int:
     return value
 
 
-def _number(value: Any, path: str) -> float:
+def _float(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(path, f"expected a number, got {_type(value)} {value!r}")
-    number = float(value)
+    return float(value)
+
+
+def _number(value: Any, path: str) -> float:
+    number = _float(value, path)
     if not math.isfinite(number) or number <= 0:
         raise SpecError(path, f"expected a finite number > 0, got {value}")
     return number
@@ -234,11 +238,10 @@ def _number(value: Any, path: str) -> float:
 
 def _fraction(value: Any, path: str) -> float:
     """A decay rate: 0 <= value < 1, as train() accepts (0 turns momentum into plain sgd)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(path, f"expected a number, got {_type(value)} {value!r}")
-    if not 0 <= float(value) < 1:
+    number = _float(value, path)
+    if not 0 <= number < 1:
         raise SpecError(path, f"expected a number >= 0 and < 1, got {value}")
-    return float(value)
+    return number
 
 
 def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:

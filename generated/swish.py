@@ -159,6 +159,11 @@ def _as_matrix(value: object, name: str, columns: int, dtype: type) -> np.ndarra
         raise ValueError(f"{name}: expected shape (n, {columns}), got {array.shape}")
     if array.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one sample, got shape {array.shape}")
+    return _real(array, name, dtype)
+
+
+def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
+    """array as a contiguous array of dtype, or ValueError if it is not real numbers, all finite."""
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise ValueError(f"{name}: expected real numbers, got dtype {array.dtype}")
     array = np.ascontiguousarray(array, dtype=dtype)
@@ -199,11 +204,7 @@ def _check_params(params: object, dtype: type | None = None) -> dict[str, np.nda
         array = np.asarray(params[key])
         if array.shape != shape:
             raise ValueError(f"params[{key!r}]: expected shape {shape}, got {array.shape}")
-        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
-            raise ValueError(f"params[{key!r}]: expected real numbers, got dtype {array.dtype}")
-        checked[key] = np.ascontiguousarray(array, dtype=dtype)
-        if not np.all(np.isfinite(checked[key])):
-            raise ValueError(f"params[{key!r}]: contains NaN or infinite values")
+        checked[key] = _real(array, f"params[{key!r}]", dtype)
     return checked
 
 
@@ -330,10 +331,10 @@ def train(
     # by batch into a buffer that stays in cache. Both visit the same samples in the same order.
     whole = optimizer == "gd" or X.nbytes + Y.nbytes <= SHUFFLE_WHOLE_BYTES
     Xs, Ys = (np.empty_like(X), np.empty_like(Y)) if whole and optimizer != "gd" else (X, Y)
-    batches = {}
-    for m in {size, n % size or size}:
-        gather = (X, Y) if whole else (np.empty((m, X.shape[1]), dtype), np.empty((m, Y.shape[1]), dtype))
-        batches[m] = (_work(m, dtype), *gather)
+    sizes = {size, n % size or size}  # every batch is full but perhaps the last
+    works = {m: _work(m, dtype) for m in sizes}
+    gathered = {} if whole else {m: (np.empty((m, X.shape[1]), dtype), np.empty((m, Y.shape[1]), dtype))
+                                 for m in sizes}
     rng = np.random.default_rng(seed)
     history: dict[str, list[float]] = {"loss": []}
     if validation is not None:
@@ -349,10 +350,11 @@ def train(
             total = 0.0
             for start in range(0, n, size):
                 stop = min(start + size, n)
-                work, Xb, Yb = batches[stop - start]
+                work = works[stop - start]
                 if whole:
                     Xb, Yb = Xs[start:stop], Ys[start:stop]
                 else:
+                    Xb, Yb = gathered[stop - start]
                     X.take(order[start:stop], axis=0, out=Xb, mode="clip")
                     Y.take(order[start:stop], axis=0, out=Yb, mode="clip")
                 _forward(weights, Xb, work)
