@@ -13,11 +13,9 @@ from functools import lru_cache
 import sympy as sp
 
 from derive.bounded import within
-from derive.naming import a
+from derive.naming import a, m, n
 from derive.rules import LossRule
 from derive.stable import tidy
-
-n = sp.Symbol("n", positive=True, integer=True)  # samples in the batch
 
 
 @dataclass(frozen=True)
@@ -36,6 +34,11 @@ def derive_loss(rule: LossRule) -> LossDerivation:
                   within(lambda: sp.simplify(derivative), derivative)]
     gradient = min(candidates, key=lambda form: len(str(form)))
     return LossDerivation(rule, element, derivative, gradient)
+
+
+def display_scale(rule: LossRule, reduction: str) -> sp.Expr:
+    """c as the document writes it: 1/m for an output mean (m outputs), times 1/n for a mean over samples."""
+    return (1 / m if rule.output_mean else sp.Integer(1)) * (1 / n if reduction == "mean" else sp.Integer(1))
 
 
 def scale(rule: LossRule, reduction: str, outputs: int) -> sp.Expr:

@@ -28,8 +28,6 @@ from derive.rules import ActivationRule
 from derive.softmax import SoftmaxDerivation, derive_softmax
 from derive.spec import Spec
 from derive.stable import RowSum
-from derive.steps import Section
-from derive.story import sections
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,6 @@ class NetworkDerivation:
     spec: Spec
     layers: tuple[LayerDerivation, ...]
     output: OutputDerivation
-    sections: tuple[Section, ...]
 
     @property
     def depth(self) -> int:
@@ -99,8 +96,7 @@ def derive_network(spec: Spec) -> NetworkDerivation:
     except NotProvedError as error:
         raise SpecError("loss", f"{error} within {STEP_SECONDS:g} s; try a simpler loss formula",
                         spec.source) from None
-    derivation = NetworkDerivation(spec, layers, output, ())
-    return NetworkDerivation(spec, layers, output, tuple(sections(derivation)))
+    return NetworkDerivation(spec, layers, output)
 
 
 def _layer(spec: Spec, index: int) -> LayerDerivation:
