@@ -21,10 +21,11 @@ from codegen.writer import OutputError, write_atomic
 from derive import TOOL, __version__
 from derive.network import NetworkDerivation, derive_network
 from derive.spec import Spec, load_spec
-from derive.story import document
+from derive.story import Document, document
 
 __all__ = [
-    "OutputError", "generate", "import_module", "render_latex", "render_markdown", "render_module",
+    "OutputError", "equations_of", "generate", "import_module", "markdown_of", "render_latex", "render_markdown",
+    "render_module",
 ]
 
 
@@ -46,8 +47,18 @@ def render_latex(target: NetworkDerivation | Spec, language: str = "en") -> str:
 
 def render_markdown(target: NetworkDerivation | Spec, language: str = "en") -> str:
     """The derivation as Markdown, math in $…$ and $$…$$ blocks (KaTeX, MathJax)."""
-    doc = document(_net(target), language)
+    return markdown_of(document(_net(target), language))
+
+
+def markdown_of(doc: Document) -> str:
+    """A document (or one section of it) as Markdown."""
     return render("derivation.md.jinja", d=document_context(doc, MarkdownFormat(), TOOL, __version__))
+
+
+def equations_of(doc: Document) -> str:
+    """The display equations of a document (or of one section) as ``$$…$$`` blocks, for a notebook."""
+    context = document_context(doc, MarkdownFormat(), TOOL, __version__)
+    return render("equations.tex.jinja", d=context)
 
 
 def import_module(target: NetworkDerivation | Spec) -> types.ModuleType:

@@ -162,9 +162,9 @@ class _Writer:
         room = 0.0  # how much more the last line can take
         for side in r.rhs:
             pieces = _fit(side, budget, self, namer)
-            if pieces[0] in seen and len(pieces) == 1:
-                continue  # a step that repeats the one before it (id′(z) = 1 = 1)
-            seen.add(pieces[0])
+            if " ".join(pieces) in seen:
+                continue  # a step that repeats one before it (id′(z) = 1 = 1)
+            seen.add(" ".join(pieces))
             step = f"{relation} {pieces[0]}" if relation else pieces[0]
             if lines and len(pieces) == 1 and width(step) + 1 <= room:
                 lines[-1] += f" {step}"  # a short step joins the line before it

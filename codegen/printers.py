@@ -18,6 +18,21 @@ from sympy.printing.precedence import PRECEDENCE
 from derive import naming
 from derive.notation import Call, FunctionName
 
+def _unevaluated(expr: sp.Mul) -> bool:
+    """Whether a product was built unevaluated (its factors are in the order written)."""
+    return sp.Mul(*expr.args) != expr or list(expr.args) != list(sp.Mul(*expr.args).args)
+
+
+def _negated_args(expr: sp.Mul) -> list[sp.Expr]:
+    """The factors of −expr for an unevaluated product: the first number negated, or −1 dropped."""
+    args = list(expr.args)
+    for index, arg in enumerate(args):
+        if arg.is_Number:
+            args[index] = -arg
+            return [a for a in args if a != 1] or [sp.Integer(1)]
+    return [sp.Integer(-1), *args]
+
+
 _TALL = (r"\frac", r"\sum", r"\prod", r"\sqrt", r"\int")
 
 
@@ -84,26 +99,43 @@ class DerivationLatexPrinter(LatexPrinter):
         return super()._helper_print_standard_power(expr, template)
 
     def _print_Mul(self, expr: sp.Expr) -> str:
-        """A factor that a parenthesised sum repeats goes first: a(1 − a), σ(z)(1 − σ(z)); else SymPy's order."""
+        """A product or a quotient, in this project's order and parentheses.
+
+        A factor that a parenthesised sum repeats goes first: a(1 − a), σ(z)(1 − σ(z)); otherwise
+        SymPy's order. Parentheses keep their size unless what they hold is tall. A number
+        coefficient of a quotient stays in front: ½(a − y)², not (a − y)²/2 … except that SymPy's
+        own c·u/v with c a fraction prints as one fraction, as a reader writes it.
+        """
         if not isinstance(expr, sp.Mul) or not expr.is_commutative:
             return super()._print_Mul(expr)
         if expr.could_extract_minus_sign():
-            positive = -expr
-            if isinstance(positive, sp.Mul):
-                return "- " + self._print_Mul(positive)
-            return super()._print_Mul(expr)
-        coefficient, rest = expr.as_coeff_Mul()
-        factors = sp.Mul.make_args(rest)
-        if any(f.as_base_exp()[1].is_negative for f in factors) or not coefficient.is_Integer:
-            return super()._print_Mul(expr)
-        sums = [f for f in factors if isinstance(f.as_base_exp()[0], sp.Add)]
-        inside = [f for f in factors if f not in sums and any(s.has(f) for s in sums)]
-        if not inside:
-            return super()._print_Mul(expr)
-        rest = [f for f in expr.as_ordered_factors() if f not in inside and f != coefficient]
-        parts = [] if coefficient == 1 else [self._print(coefficient)]
-        parts += [self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in inside + rest]
-        return " ".join(parts)
+            return "- " + self._print_Mul_positive(-expr if expr.is_Mul and not _unevaluated(expr)
+                                                   else sp.Mul(*_negated_args(expr), evaluate=False))
+        return self._print_Mul_positive(expr)
+
+    def _print_Mul_positive(self, expr: sp.Expr) -> str:
+        if not isinstance(expr, sp.Mul):
+            return self.parenthesize(expr, PRECEDENCE["Mul"], strict=False)
+        numerator, denominator = sp.fraction(expr, exact=True)
+        if denominator != 1:
+            return rf"\frac{{{self._product(numerator)}}}{{{self._product(denominator)}}}"
+        return self._product(expr)
+
+    def _product(self, expr: sp.Expr) -> str:
+        if not isinstance(expr, sp.Mul):
+            return self._print(expr)
+        factors = list(expr.args) if _unevaluated(expr) else list(expr.as_ordered_factors())
+        coefficient = [f for f in factors if f.is_Number]
+        rest = [f for f in factors if not f.is_Number]
+        sums = [f for f in rest if isinstance(f.as_base_exp()[0], sp.Add)]
+        inside = [f for f in rest if f not in sums and any(s.has(f) for s in sums)]
+        ordered = coefficient + inside + [f for f in rest if f not in inside]
+        parts = [self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in ordered]
+        text = parts[0]
+        for previous, part in zip(ordered, parts[1:], strict=False):
+            between_numbers = previous.is_Number and part[:1].isdigit()
+            text += r" \cdot " + part if between_numbers else " " + part
+        return text
 
     def _print_Sum(self, expr: sp.Sum) -> str:
         """Nested sums, outermost first, each with its own limits: Σ_{k=1}^{n} Σ_{j=1}^{m} …"""

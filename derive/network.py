@@ -15,6 +15,7 @@ whose agreement with the fully expanded scalar E is checked by :mod:`derive.veri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -27,6 +28,9 @@ from derive.loss import LossDerivation, derive_loss, scale
 from derive.rules import ActivationRule
 from derive.softmax import SoftmaxDerivation, derive_softmax
 from derive.spec import Spec
+
+if TYPE_CHECKING:
+    from derive.story import Document
 from derive.stable import RowSum
 
 
@@ -79,6 +83,21 @@ class NetworkDerivation:
     @property
     def depth(self) -> int:
         return len(self.layers)
+
+    def document(self, language: str = "en") -> Document:
+        """The derivation, step by step, as a document (shows itself in Jupyter)."""
+        from derive.story import document
+        return document(self, language)
+
+    def section(self, key: str, language: str = "en") -> Document:
+        """One section of the document, e.g. ``net.section("loss")`` in a notebook cell."""
+        return self.document(language).section(key)
+
+    def _repr_markdown_(self) -> str:
+        return self.document()._repr_markdown_()
+
+    def _repr_latex_(self) -> str:
+        return self.document()._repr_latex_()
 
 
 def clear_caches() -> None:

@@ -56,6 +56,8 @@ class Call(Notation):
 
     precedence = ATOM
 
+    is_commutative = True  # a value, unlike the partials of a chain
+
     def __new__(cls, name: FunctionName, *arguments: sp.Basic) -> Call:
         return sp.Expr.__new__(cls, name, *arguments)
 

@@ -9,7 +9,7 @@ layer (for a single neuron, weight by weight instead of the general dense layer)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from derive import i18n
 from derive.i18n import _
@@ -30,12 +30,22 @@ class Document:
     title: Paragraph
     sections: tuple[Section, ...]
 
-    def section(self, key: str) -> Section:
-        """The section named ``key`` (e.g. ``"loss"``, ``"activation:sigmoid"``)."""
+    def section(self, key: str) -> Document:
+        """The document with only the section named ``key`` (``"loss"``, ``"activation:sigmoid"``, …)."""
         for section in self.sections:
             if section.key == key:
-                return section
+                return replace(self, sections=(section,))
         raise KeyError(f"no section {key!r}; sections: {', '.join(s.key for s in self.sections)}")
+
+    def _repr_markdown_(self) -> str:
+        """The document as Markdown with KaTeX/MathJax math: how Jupyter shows it."""
+        from codegen import markdown_of  # rendering is codegen's; imported here only to display
+        return markdown_of(self)
+
+    def _repr_latex_(self) -> str:
+        """The document's equations as display math, as SymPy objects show themselves."""
+        from codegen import equations_of
+        return equations_of(self)
 
 
 def document(net: NetworkDerivation, language: str = "en") -> Document:

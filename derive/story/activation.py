@@ -17,6 +17,7 @@ from derive.story.cast import STEP, Cast
 from derive.story.kinks import one_sided_slopes
 
 z, a = naming.z, naming.a
+SIGN = FunctionName(r"\operatorname{sign}")
 
 
 def sections(net: NetworkDerivation, cast: Cast) -> Iterator[Section]:
@@ -100,37 +101,44 @@ def _quotient_rule() -> sp.Basic:
 
 
 def _why(f: FunctionName, d: ElementwiseDerivation) -> list[Block]:
-    """The proof or the choice behind the last step, and how the generated code evaluates f and f′."""
+    """The proof or the choice behind the last step, and how the generated code evaluates f and f′.
+
+    Derived forms stand in displays, never inline, so a long formula is broken over lines.
+    """
     blocks: list[Block] = []
     if d.in_output is not None:
-        rewritten = d.in_output.subs(a, _applied(f, d))
         reuse = _("Written in the output {a}, the backward pass reuses the layer's output from the forward pass "
                   "and computes no exponential.")
-        if rewritten == _last_shown(d):
+        if d.in_output.subs(a, _applied(f, d)) == _last_shown(d):
             blocks.append(say(reuse, a=a))
         else:
-            blocks.append(say(_("SymPy proved the rewrite {identity} for every real {z}.") + " " + reuse,
-                              identity=sp.Eq(_last_shown(d), rewritten, evaluate=False), z=z, a=a))
+            blocks.append(say(_("SymPy proved the rewrite for every real {z}: the difference of its two sides "
+                                "simplifies to 0.") + " " + reuse, z=z, a=a))
     elif d.named is not None:
-        blocks.append(say(_("SymPy proved {identity} for every real {z}: the derivative is itself an activation."),
-                          identity=sp.Eq(_last_shown(d), Call(FunctionName(d.named.latex), z), evaluate=False), z=z))
+        blocks.append(say(_("SymPy proved the last two forms equal for every real {z}: the derivative of {f} is "
+                            "itself an activation."), z=z, f=f))
     elif d.backward.has(sp.Heaviside) and (slopes := one_sided_slopes(d.backward)) is not None:
-        left, right = slopes
+        point, left, right = slopes
         blocks.append(say(_("At {kink} the slopes from the left and from the right, {left} and {right}, differ, and "
                             "the derivative does not exist there. This document and the generated code take the "
-                            "slope from the left, {choice}, as PyTorch does; it changes {fprime} at {kink} only."),
-                          kink=sp.Eq(z, 0, evaluate=False), left=left, right=right,
+                            "slope from the left, {choice}, as PyTorch does for ReLU; it changes {fprime} at {kink} "
+                            "only."),
+                          kink=sp.Eq(z, point, evaluate=False), left=left, right=right,
                           choice=sp.Eq(Call(STEP, 0), 0, evaluate=False), fprime=Call(f.derivative(), z)))
     elif d.backward.has(sp.Heaviside):
         blocks.append(say(_("Where the argument of {H} is 0 the derivative does not exist. This document and the "
                             "generated code take {choice} there, as PyTorch does."),
                           H=Call(STEP, z), choice=sp.Eq(Call(STEP, 0), 0, evaluate=False)))
-    elif d.backward != d.simplified:
-        blocks.append(say(_("The generated code evaluates it as {form}, which SymPy proved equal and which does not "
-                            "overflow for large {absz}."),
-                          form=sp.Eq(Call(f.derivative(), z), d.backward, evaluate=False), absz=sp.Abs(z)))
+    elif d.backward.has(sp.sign):
+        blocks.append(say(_("Where the argument of {sign} is 0 the derivative does not exist; this document and the "
+                            "generated code take {choice} there."),
+                          sign=sp.sign(z), choice=sp.Eq(Call(SIGN, 0), 0, evaluate=False)))
+    if d.backward != d.simplified and not d.backward.has(sp.Heaviside) and d.in_output is None and d.named is None:
+        blocks.append(say(_("The generated code evaluates it in a form that SymPy proved equal and that does not "
+                            "overflow for large {absz}:"), absz=sp.Abs(z)))
+        blocks.append(display(row(Call(f.derivative(), z), d.backward)))
     if d.forward != d.definition and not (isinstance(d.forward, sp.Function) and d.forward.args == (z,)):
-        blocks.append(say(_("The forward pass evaluates {f} as {form}, proved equal to the definition; it does not "
-                            "overflow for large {absz}."),
-                          f=Call(f, z), form=d.forward, absz=sp.Abs(z)))
+        blocks.append(say(_("The forward pass evaluates {f} in a form proved equal to the definition that does not "
+                            "overflow for large {absz}:"), f=f, absz=sp.Abs(z)))
+        blocks.append(display(row(Call(f, z), d.forward)))
     return blocks

@@ -58,7 +58,8 @@ def _output_rows(net: NetworkDerivation, cast: Cast, last: LayerDerivation) -> l
     slope = entries(last.backward, symbols)
     chain = Partial(naming.E, naming.entry(last.A, naming.k, naming.j)) * Call(
         cast.layer(last).derivative(), naming.entry(last.Z, naming.k, naming.j))
-    product = Times(Scaled(c, gradient) if c != 1 else gradient, slope)
+    scaled = Scaled(c, gradient) if c != 1 else gradient
+    product = Times(scaled, slope) if slope != 1 else scaled  # id′ = 1 adds no factor
     per_sample = entries(sp.cancel(out.delta / out.scale), symbols) if out.scale != 1 else entries(out.delta, symbols)
     if sp.count_ops(out.delta / out.scale) >= sp.count_ops(out.gradient / out.scale * last.backward):
         return [row(delta, chain, product)]  # nothing cancels: the product is the final form
@@ -72,13 +73,8 @@ def _cancellation(net: NetworkDerivation, cast: Cast, last: LayerDerivation) -> 
         return None
     if sp.count_ops(out.delta) >= sp.count_ops(out.gradient):
         return None
-    c = display_scale(net.spec.loss, net.spec.reduction)
-    symbols = (last.A, last.Z, naming.Y)
-    per_sample = entries(sp.cancel(out.delta / out.scale), symbols)
-    delta = naming.entry(naming.delta(last.index), naming.k, naming.j)
     return say(_("For {f} with this loss the factors cancel: {dlda} has in its denominator what {fprime} has as a "
-                 "factor, and the output error is simply {delta}. SymPy finds this by cancelling the product."),
+                 "factor, and the output error simplifies to the last form of its row below. SymPy finds this by "
+                 "cancelling the product."),
                f=cast.layer(last), dlda=Partial(naming.ELL, naming.a), fprime=Call(cast.layer(last).derivative(),
-                                                                                    naming.z),
-               delta=sp.Eq(delta, Scaled(c, oriented(per_sample, naming.entry(last.A, naming.k, naming.j)))
-                           if c != 1 else per_sample, evaluate=False))
+                                                                                    naming.z))

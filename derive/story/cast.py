@@ -61,10 +61,17 @@ def entries(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], row: sp.Symbol = nami
 
     A row sum Σ over the outputs of one sample becomes a sum over a second column index.
     """
-    def summed(inner: sp.Expr) -> sp.Expr:
-        return sp.Sum(entries(inner, symbols, row, naming.c2), (naming.c2, 1, naming.m))
-    expr = expr.replace(RowSum, summed)
-    return expr.xreplace({symbol: naming.entry(symbol, row, column) for symbol in symbols})
+    sums: dict[sp.Dummy, sp.Expr] = {}
+
+    def held(inner: sp.Expr) -> sp.Dummy:  # kept aside, so the outer entries do not reach inside
+        dummy = sp.Dummy(f"rowsum{len(sums)}")
+        sums[dummy] = inner
+        return dummy
+
+    expr = expr.replace(RowSum, held)
+    expr = expr.xreplace({symbol: naming.entry(symbol, row, column) for symbol in symbols})
+    return expr.xreplace({dummy: sp.Sum(entries(inner, symbols, row, naming.c2), (naming.c2, 1, naming.m))
+                          for dummy, inner in sums.items()})
 
 
 def applied(name: FunctionName, argument: sp.Basic) -> Call:

@@ -16,6 +16,14 @@ from derive.story.cast import ELL, Cast
 a, y = naming.a, naming.y
 
 
+def cancels_power(element: sp.Expr) -> sp.Expr | None:
+    """c when ℓ = c·u^p with c = 1/p, u a sum with a (½(a − y)²): the c is there to cancel the p."""
+    coefficient, rest = element.as_coeff_Mul()
+    if coefficient == 1 or not isinstance(rest, sp.Pow) or not rest.exp.is_Integer:
+        return None
+    return coefficient if coefficient * rest.exp == 1 and rest.base.has(a) else None
+
+
 def expansion(element: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
     """(c, p) with ℓ = c·p and p a polynomial in a that expanding changes: ½(a − y)² → ½, (a − y)²."""
     coefficient, rest = element.as_coeff_Mul()
@@ -44,7 +52,7 @@ def section(net: NetworkDerivation, cast: Cast) -> Section:
         rows = [row(ell, element), row(dl_da, derived.derivative, gradient)]
         blocks.append(say(_("Differentiate with respect to {a}; {y} is a constant here:"), a=a, y=y))
     blocks.append(display(*rows))
-    if split is not None and split[0] != 1 and sp.Mul.make_args(derived.gradient)[0] != split[0]:
+    if split is not None and cancels_power(element) is not None:
         blocks.append(say(_("The factor {half} in {ell} is there to cancel the {two} that the power rule brings "
                             "down: {result}, not {slip}. Keeping the {half} (writing {wrong}) is a common slip."),
                           kind="note", half=split[0], ell=ell, two=1 / split[0],

@@ -61,8 +61,8 @@ def sections(net: NetworkDerivation, cast: Cast) -> Iterator[Section]:
     for parameter, dz, matrix in ((ws[p], xs[k, p], EntryOf(for_layer(affine.weight_sum.matrix, 1), p, 1)),
                                   (bias, sp.Integer(1), EntryOf(for_layer(affine.bias_sum.matrix, 1), 1))):
         chain = SumOver(Chain(Partial(ELL, a_k), Partial(a_k, z_k), Partial(z_k, parameter)), (k, 1, n))
-        factors = [gradient, slope] + ([dz] if dz != 1 else [])
-        steps: list[sp.Basic] = [chain, SumOver(Times(*factors), (k, 1, n))]
+        factors = [factor for factor in (gradient, slope, dz) if factor != 1]  # no "· 1"
+        steps: list[sp.Basic] = [chain, SumOver(Times(*factors) if len(factors) > 1 else factors[0], (k, 1, n))]
         if cancels:
             remaining = oriented(combined, naming.a).xreplace({naming.a: a_k, naming.y: y_k})
             steps.append(SumOver(Times(remaining, dz) if dz != 1 else remaining, (k, 1, n)))
@@ -73,10 +73,10 @@ def sections(net: NetworkDerivation, cast: Cast) -> Iterator[Section]:
     blocks.append(say(_("Every sample uses the same weights, so each gradient sums the chain over the samples {k}:"),
                       k=k))
     blocks.append(display(*rows))
-    words = _("with {delta}, the error of sample {k}: the sums over the samples are the matrix products of the "
+    words = _("with {delta}, the error of sample {k}, the sums over the samples are the matrix products of the "
               "section below.")
     if cancels:
-        words = _("The factor {slope} cancels against the denominator of {dlda}. ") + words
+        words = _("The factor {dadz} cancels against the denominator of {dlda}; ") + words
     blocks.append(say(words, delta=sp.Eq(delta, Partial(naming.E, z_k), evaluate=False), k=k,
-                      **({"slope": slope, "dlda": Partial(ELL, a_k)} if cancels else {})))
+                      **({"dadz": Partial(a_k, z_k), "dlda": Partial(ELL, a_k)} if cancels else {})))
     yield Section("scalar", say(_("One neuron, weight by weight")), tuple(blocks))
