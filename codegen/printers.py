@@ -271,6 +271,11 @@ class DerivationLatexPrinter(LatexPrinter):
         text = self._print(inner)
         return f"{text}'" if isinstance(inner, sp.Symbol) else _parens(text) + "'"
 
+    def _print_Scientific(self, expr: sp.Expr) -> str:
+        mantissa, exponent = expr.args
+        power = f"10^{{{self._print(exponent)}}}"
+        return power if mantissa == 1 else rf"{self._print(mantissa)} \cdot {power}"
+
     def _print_Norm(self, expr: sp.Expr) -> str:
         return rf"\lVert {self._print(expr.args[0])} \rVert"
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from derive.notation import Scientific
+
 # Per-element scalars of the rules: f(z), ℓ(a, y).
 z = sp.Symbol("z", real=True)
 a = sp.Symbol("a", real=True)
@@ -156,3 +158,12 @@ def matrix(symbol: sp.Symbol) -> sp.MatrixSymbol:
     shape = {"A": (n, width(layer)), "Z": (n, width(layer)), "d": (n, width(layer)),
              "W": (width(layer - 1), width(layer)), "b": (1, width(layer))}[kind]
     return sp.MatrixSymbol(symbol.name, *shape)
+
+
+def number(value: float) -> sp.Expr:
+    """A setting such as η = 0.01 or ε = 10⁻⁸ as it is written: a short decimal, or a power of ten."""
+    if value != 0 and abs(value) < 1e-3:
+        digits, exponent = f"{value:e}".split("e")
+        mantissa = digits.rstrip("0").rstrip(".")
+        return Scientific(sp.Float(mantissa) if "." in mantissa else sp.Integer(mantissa), int(exponent))
+    return sp.Float(repr(value)) if value != int(value) else sp.Integer(int(value))

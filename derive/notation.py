@@ -252,3 +252,13 @@ class Primed(Notation):
 
     def __new__(cls, inner: sp.Basic) -> Primed:
         return sp.Expr.__new__(cls, inner)
+
+
+class Scientific(Notation):
+    """``mantissa · 10^exponent``, a small setting as it is written (ε = 10⁻⁸)."""
+
+    precedence = MUL
+    is_commutative = True
+
+    def __new__(cls, mantissa: sp.Basic, exponent: int) -> Scientific:
+        return sp.Expr.__new__(cls, sp.sympify(mantissa), sp.Integer(exponent))

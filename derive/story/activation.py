@@ -106,7 +106,7 @@ def _why(f: FunctionName, d: ElementwiseDerivation) -> list[Block]:
     Derived forms stand in displays, never inline, so a long formula is broken over lines.
     """
     blocks: list[Block] = []
-    if d.in_output is not None:
+    if d.in_output is not None and d.in_output.has(a):
         reuse = _("Written in the output {a}, the backward pass reuses the layer's output from the forward pass "
                   "and computes no exponential.")
         if d.in_output.subs(a, _applied(f, d)) == _last_shown(d):
@@ -114,6 +114,8 @@ def _why(f: FunctionName, d: ElementwiseDerivation) -> list[Block]:
         else:
             blocks.append(say(_("SymPy proved the rewrite for every real {z}: the difference of its two sides "
                                 "simplifies to 0.") + " " + reuse, z=z, a=a))
+    elif d.in_output is not None:
+        pass  # a constant derivative (the identity): nothing to prove or to reuse
     elif d.named is not None:
         blocks.append(say(_("SymPy proved the last two forms equal for every real {z}: the derivative of {f} is "
                             "itself an activation."), z=z, f=f))

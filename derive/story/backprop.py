@@ -53,8 +53,9 @@ def _output_rows(net: NetworkDerivation, cast: Cast, last: LayerDerivation) -> l
         return [row(naming.entry(naming.delta(L), naming.k, naming.c), Scaled(c, per_sample) if c != 1 else per_sample)]
     assert last.backward is not None
     c = display_scale(net.spec.loss, net.spec.reduction)
-    gradient = oriented(out.loss.gradient, naming.a).xreplace({naming.a: naming.entry(last.A, naming.k, naming.j),
-                                  naming.y: naming.entry(naming.Y, naming.k, naming.j)})
+    entry_A = naming.entry(last.A, naming.k, naming.j)
+    gradient = oriented(out.loss.gradient.xreplace({naming.a: entry_A,
+                                                    naming.y: naming.entry(naming.Y, naming.k, naming.j)}), entry_A)
     slope = entries(last.backward, symbols)
     chain = Partial(naming.E, naming.entry(last.A, naming.k, naming.j)) * Call(
         cast.layer(last).derivative(), naming.entry(last.Z, naming.k, naming.j))

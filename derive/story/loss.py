@@ -64,7 +64,8 @@ def section(net: NetworkDerivation, cast: Cast) -> Section:
     c = display_scale(spec.loss, spec.reduction)
     L = naming.A(net.depth)
     at = (sp.Eq(a, naming.entry(L, naming.k, naming.j)), sp.Eq(y, naming.entry(naming.Y, naming.k, naming.j)))
-    value = gradient.xreplace({a: naming.entry(L, naming.k, naming.j), y: naming.entry(naming.Y, naming.k, naming.j)})
+    entry_A = naming.entry(L, naming.k, naming.j)
+    value = oriented(derived.gradient.xreplace({a: entry_A, y: naming.entry(naming.Y, naming.k, naming.j)}), entry_A)
     evaluated = Evaluated(dl_da, *at)
     blocks.append(_entry_words(net, c, dl_da))
     product = Scaled(c, value) if c != 1 else value

@@ -85,7 +85,7 @@ def section(net: NetworkDerivation, cast: Cast) -> Section:
                      say(_("a minibatch, the samples of one training step, and {E} computed on it alone"),
                          E=naming.E)))
     rows.append((naming.ETA, say(_("the learning rate; here {eta}"),
-                                 eta=sp.Eq(naming.ETA, sp.Float(spec.train.learning_rate, 6), evaluate=False))))
+                                 eta=sp.Eq(naming.ETA, naming.number(spec.train.learning_rate), evaluate=False))))
     table = Table((say(_("symbol")), say(_("meaning"))),
                   tuple((Paragraph((Math(symbol),)), meaning) for symbol, meaning in rows))
     return Section("notation", say(_("Notation")), (table,))

@@ -51,7 +51,7 @@ def sections(net: NetworkDerivation, cast: Cast) -> Iterator[Section]:
         display(row(Partial(z_k, ws[p]), sp.diff(general, ws[p]), in_range(sp.diff(general, ws[p]).doit())),
                 row(Partial(z_k, bias), sp.diff(general, bias))),
     ]
-    gradient = oriented(net.output.loss.gradient, naming.a).xreplace({naming.a: a_k, naming.y: y_k})
+    gradient = oriented(net.output.loss.gradient.xreplace({naming.a: a_k, naming.y: y_k}), a_k)
     slope = layer.backward.xreplace({layer.A: a_k, layer.Z: z_k})
     combined = sp.cancel(net.output.loss.gradient * layer.backward.subs(layer.A, naming.a))
     cancels = sp.count_ops(combined) < sp.count_ops(net.output.loss.gradient)
@@ -64,7 +64,7 @@ def sections(net: NetworkDerivation, cast: Cast) -> Iterator[Section]:
         factors = [factor for factor in (gradient, slope, dz) if factor != 1]  # no "· 1"
         steps: list[sp.Basic] = [chain, SumOver(Times(*factors) if len(factors) > 1 else factors[0], (k, 1, n))]
         if cancels:
-            remaining = oriented(combined, naming.a).xreplace({naming.a: a_k, naming.y: y_k})
+            remaining = oriented(combined.xreplace({naming.a: a_k, naming.y: y_k}), a_k)
             steps.append(SumOver(Times(remaining, dz) if dz != 1 else remaining, (k, 1, n)))
         if c != 1:
             steps = [Scaled(c, step) for step in steps]

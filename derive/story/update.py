@@ -88,7 +88,7 @@ def _adam_rows() -> list[Row]:
 
 def _schedule(net: NetworkDerivation) -> Block:
     train = net.spec.train
-    values = {"eta": sp.Eq(ETA, sp.Float(train.learning_rate, 6), evaluate=False)}
+    values = {"eta": sp.Eq(ETA, naming.number(train.learning_rate), evaluate=False)}
     if train.optimizer == "gd":
         return say(_("Full-batch gradient descent: the batch is the whole training set, one step per epoch; "
                      "{eta}."), **values)
@@ -105,9 +105,9 @@ def _schedule(net: NetworkDerivation) -> Block:
     extra: dict[str, sp.Basic] = {"B": naming.BATCH, "size": sp.Integer(train.batch_size), "EB": naming.E_BATCH,
                                   "E": naming.E}
     if train.optimizer == "momentum":
-        extra["mu"] = sp.Eq(naming.MU, sp.Float(train.momentum, 6), evaluate=False)
+        extra["mu"] = sp.Eq(naming.MU, naming.number(train.momentum), evaluate=False)
     if train.optimizer == "adam":
         extra["betas"] = Listing(sp.Eq(naming.BETA1, sp.Float(train.beta1, 6), evaluate=False),
                                  sp.Eq(naming.BETA2, sp.Float(train.beta2, 6), evaluate=False))
-        extra["epsilon"] = sp.Eq(naming.EPSILON, sp.Float(train.epsilon, 6), evaluate=False)
+        extra["epsilon"] = sp.Eq(naming.EPSILON, naming.number(train.epsilon), evaluate=False)
     return say(message, **values, **extra)
