@@ -23,7 +23,7 @@ from codegen.printers import DerivationLatexPrinter
 from derive import naming
 from derive.i18n import _, language
 from derive.notation import Assign, Chain, Difference, Elementwise, Flow, Listing, Times
-from derive.steps import Display, Figure, Math, Paragraph, Row, Table, Words
+from derive.steps import Display, Figure, Paragraph, Row, Table, Words
 from derive.story import Document
 
 LINE = 44.0  # ems of display math per line (10 pt on a 17 cm text block is 48)
@@ -48,7 +48,13 @@ class PrintedDisplay:
 class PrintedTable:
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    columns: str  # the LaTeX column specification
+    environment: str  # longtable (fixed widths, may break across pages) or tabular (widths from the content)
     kind: str = "table"
+
+
+GLOSSARY_COLUMNS = (r"@{}>{\raggedright\arraybackslash}p{0.2\linewidth}"
+                    r">{\raggedright\arraybackslash}p{0.76\linewidth}@{}")
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,8 @@ def document_context(doc: Document, fmt: Format, tool: str, version: str) -> Doc
 class _Writer:
     def __init__(self, printer: DerivationLatexPrinter, fmt: Format) -> None:
         self.printer = printer
+        self.compact = DerivationLatexPrinter({"symbol_names": printer._settings["symbol_names"],
+                                               "fold_partials": True})  # for table cells
         self.fmt = fmt
 
     def tex(self, expr: sp.Basic) -> str:
@@ -133,17 +141,19 @@ class _Writer:
         if isinstance(block, Display):
             return PrintedDisplay(tuple(self.display(block)))
         if isinstance(block, Table):
+            glossary = block.style == "glossary"  # longtable settles widths in one pass only when they are fixed
+            columns = GLOSSARY_COLUMNS if glossary else "@{}" + "c" * len(block.header) + "@{}"
             return PrintedTable(tuple(self.paragraph(cell) for cell in block.header),
-                                tuple(tuple(self.cell(cell) for cell in cells) for cells in block.rows))
+                                tuple(tuple(self.cell(cell) for cell in cells) for cells in block.rows), columns,
+                                "longtable" if glossary else "tabular")
         if isinstance(block, Figure):  # pragma: no cover - no figure kind is laid out yet
             raise NotImplementedError(block.kind)
         raise TypeError(f"unknown block {block!r}")
 
     def cell(self, paragraph: Paragraph) -> str:
-        if len(paragraph.runs) == 1 and isinstance(paragraph.runs[0], Math):
-            return self.fmt.inline(self.fmt.table_math(self.tex(paragraph.runs[0].expr)))
         return "".join(self.fmt.words(run.text) if isinstance(run, Words)
-                       else self.fmt.inline(self.fmt.table_math(self.tex(run.expr))) for run in paragraph.runs)
+                       else self.fmt.inline(self.fmt.table_math(self.compact.doprint(run.expr)))
+                       for run in paragraph.runs)
 
     def display(self, display: Display) -> list[str]:
         lhs_width = max((width(self.tex(r.lhs)) for r in display.rows if r.lhs is not None), default=0.0)
@@ -165,7 +175,8 @@ class _Writer:
             if " ".join(pieces) in seen:
                 continue  # a step that repeats one before it (id′(z) = 1 = 1)
             seen.add(" ".join(pieces))
-            step = f"{relation} {pieces[0]}" if relation else pieces[0]
+            sign = relation if not lines else (relation or "=")  # W ← … = value: later steps are equal
+            step = f"{sign} {pieces[0]}" if sign else pieces[0]
             if lines and len(pieces) == 1 and width(step) + 1 <= room:
                 lines[-1] += f" {step}"  # a short step joins the line before it
                 room -= width(step) + 1

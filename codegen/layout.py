@@ -77,6 +77,8 @@ def _item(tokens: list[str], index: int, scale: float) -> tuple[float, int]:
         return _group(tokens, index + 1, scale, "}")
     if token in ("^", "_"):
         return _scripts(tokens, index, scale)
+    if token == r"\begin":
+        return _environment(tokens, index, scale)
     if token == r"\frac":
         top, index = _argument(tokens, index + 1, scale)
         bottom, index = _argument(tokens, index, scale)
@@ -128,3 +130,37 @@ def _big_operator(tokens: list[str], index: int, scale: float) -> tuple[float, i
         size, index = _argument(tokens, index + 1, scale * SCRIPT)
         widest = max(widest, size)
     return max(1.45 * scale, widest) + 0.2 * scale, index
+
+
+def _environment(tokens: list[str], index: int, scale: float) -> tuple[float, int]:
+    """A matrix environment: its widest row (cells and the space between them) and its delimiters."""
+    depth, end = 0, index
+    while end < len(tokens):
+        if tokens[end] == r"\begin":
+            depth += 1
+        elif tokens[end] == r"\end":
+            depth -= 1
+            if depth == 0:
+                break
+        end += 1
+    _, body_start = _argument(tokens, index + 1, scale)  # the environment's name
+    body = tokens[body_start:end]
+    _, after = _argument(tokens, end + 1, scale)
+    widest = 0.0
+    for row in _split_tokens(body, "\\\\"):
+        cells = _split_tokens(row, "&")
+        widest = max(widest, sum(_group(cell, 0, scale, None)[0] for cell in cells) + 1.0 * scale * (len(cells) - 1))
+    return widest + 1.2 * scale, after
+
+
+def _split_tokens(tokens: list[str], separator: str) -> list[list[str]]:
+    parts: list[list[str]] = [[]]
+    depth = 0
+    for token in tokens:
+        depth += token == "{"
+        depth -= token == "}"
+        if token == separator and depth == 0:
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    return parts

@@ -8,8 +8,9 @@ spellings that read better than SymPy's defaults. Symbol names come from
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+import mpmath
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.numpy import NumPyPrinter
@@ -17,6 +18,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from derive import naming
 from derive.notation import Call, FunctionName
+
 
 def _unevaluated(expr: sp.Mul) -> bool:
     """Whether a product was built unevaluated (its factors are in the order written)."""
@@ -77,6 +79,8 @@ class DerivationLatexPrinter(LatexPrinter):
 
     def _print_RowSum(self, expr: sp.Expr) -> str:
         return rf"\sum_{{c'}} {self.parenthesize(expr.args[0], PRECEDENCE['Mul'], strict=True)}"
+
+    _default_settings: ClassVar[dict[str, object]] = {**LatexPrinter._default_settings, "fold_partials": False}
 
     def _add_parens(self, s: str) -> str:
         return _parens(s)
@@ -161,7 +165,10 @@ class DerivationLatexPrinter(LatexPrinter):
     def _print_Partial(self, expr: sp.Expr) -> str:
         numerator, denominator = expr.args
         if isinstance(numerator, (sp.Symbol, sp.Indexed, Call, FunctionName)):
-            return rf"\frac{{\partial {self._print(numerator)}}}{{\partial {self._print(denominator)}}}"
+            top, bottom = self._print(numerator), self._print(denominator)
+            if self._settings["fold_partials"]:  # ∂E/∂W in a table cell or beside an arrow
+                return rf"\partial {top} / \partial {bottom}"
+            return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
         return rf"\frac{{\partial}}{{\partial {self._print(denominator)}}}\left({self._print(numerator)}\right)"
 
     def _factor(self, factor: sp.Basic, first: bool = False) -> str:
@@ -275,6 +282,26 @@ class DerivationLatexPrinter(LatexPrinter):
         mantissa, exponent = expr.args
         power = f"10^{{{self._print(exponent)}}}"
         return power if mantissa == 1 else rf"{self._print(mantissa)} \cdot {power}"
+
+    def _print_Value(self, expr: sp.Expr) -> str:
+        number, digits = expr.args
+        text = mpmath.nstr(number._to_mpmath(100), int(digits), min_fixed=-4, max_fixed=6, strip_zeros=True)
+        if text.endswith(".0"):
+            text = text[:-2]
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
+        return text
+
+    def _print_Array(self, expr: sp.Expr) -> str:
+        rows, more_rows, more_columns = expr.args
+        lines = []
+        for row in rows:
+            cells = [self._print(value) for value in row] + ([r"\cdots"] if more_columns else [])
+            lines.append(" & ".join(cells))
+        if more_rows:
+            lines.append(" & ".join([r"\vdots"] * (len(rows[0]) + (1 if more_columns else 0))))
+        return r"\begin{pmatrix}" + r" \\ ".join(lines) + r"\end{pmatrix}"
 
     def _print_Norm(self, expr: sp.Expr) -> str:
         return rf"\lVert {self._print(expr.args[0])} \rVert"

@@ -46,6 +46,13 @@ class Times(Notation):
     def __new__(cls, *factors: sp.Basic) -> Times:
         return sp.Expr.__new__(cls, *factors)
 
+    def could_extract_minus_sign(self) -> bool:
+        first = self.args[0]
+        return isinstance(first, sp.Expr) and first.could_extract_minus_sign()
+
+    def __neg__(self) -> Times:
+        return Times(-self.args[0], *self.args[1:])
+
 
 class Call(Notation):
     """``name(arguments)`` for a function known only by its name: σ(Z), φ′(z), SSE(A, Y).
@@ -262,3 +269,30 @@ class Scientific(Notation):
 
     def __new__(cls, mantissa: sp.Basic, exponent: int) -> Scientific:
         return sp.Expr.__new__(cls, sp.sympify(mantissa), sp.Integer(exponent))
+
+
+class Value(Notation):
+    """A computed number, shown rounded to ``digits`` significant digits."""
+
+    precedence = ATOM
+    is_commutative = True
+
+    def __new__(cls, number: object, digits: int = 4) -> Value:
+        return sp.Expr.__new__(cls, sp.Float(number, 30), sp.Integer(digits))
+
+    def could_extract_minus_sign(self) -> bool:
+        return bool(self.args[0] < 0)
+
+    def __neg__(self) -> Value:
+        return Value(-self.args[0], int(self.args[1]))
+
+
+class Array(Notation):
+    """A matrix of computed numbers; ``more_rows``/``more_columns`` mark rows or columns left out."""
+
+    precedence = ATOM
+    is_commutative = True
+
+    def __new__(cls, rows: tuple[tuple[Value, ...], ...], more_rows: bool = False, more_columns: bool = False) -> Array:
+        return sp.Expr.__new__(cls, sp.Tuple(*(sp.Tuple(*row) for row in rows)), sp.true if more_rows else sp.false,
+                               sp.true if more_columns else sp.false)

@@ -59,8 +59,11 @@ class Display:
 
 @dataclass(frozen=True)
 class Table:
+    """A table: ``glossary`` (a symbol and its meaning in words) or ``grid`` (short cells, numbers)."""
+
     header: tuple[Paragraph, ...]
     rows: tuple[tuple[Paragraph, ...], ...]
+    style: str = "grid"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,21 @@ from derive import i18n
 from derive.i18n import _
 from derive.network import NetworkDerivation
 from derive.steps import Paragraph, Section, Words, say
-from derive.story import activation, backprop, chain, dense, forward, loss, notation_table, scalar, softmax, update
+from derive.story import (
+    activation,
+    backprop,
+    chain,
+    dense,
+    forward,
+    loss,
+    notation_table,
+    scalar,
+    softmax,
+    update,
+    worked,
+)
 from derive.story.cast import cast_of
+from derive.worked import Batch, work_example
 
 
 @dataclass(frozen=True)
@@ -48,8 +61,9 @@ class Document:
         return equations_of(self)
 
 
-def document(net: NetworkDerivation, language: str = "en") -> Document:
-    """The derivation of ``net`` as a document in ``language``."""
+def document(net: NetworkDerivation, language: str = "en", batch: Batch | None = None) -> Document:
+    """The derivation of ``net`` as a document in ``language``; its worked example runs on ``batch``
+    (default: the spec's ``[data]``, else a seeded batch)."""
     with i18n.language(language):
         cast = cast_of(net)
         sections = [
@@ -64,6 +78,7 @@ def document(net: NetworkDerivation, language: str = "en") -> Document:
             sections += scalar.sections(net, cast)
         else:
             sections += [dense.partials_section(net), dense.sums_section(net, cast)]
-        sections += [backprop.section(net, cast), update.section(net, cast)]
+        sections += [backprop.section(net, cast), update.section(net, cast),
+                     worked.section(net, cast, work_example(net, batch))]
         title = say(_("Backpropagation for {name}"), name=Words(net.spec.name))
     return Document(net.spec.name, net.spec.source, language, net.depth, title, tuple(sections))

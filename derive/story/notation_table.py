@@ -87,5 +87,5 @@ def section(net: NetworkDerivation, cast: Cast) -> Section:
     rows.append((naming.ETA, say(_("the learning rate; here {eta}"),
                                  eta=sp.Eq(naming.ETA, naming.number(spec.train.learning_rate), evaluate=False))))
     table = Table((say(_("symbol")), say(_("meaning"))),
-                  tuple((Paragraph((Math(symbol),)), meaning) for symbol, meaning in rows))
+                  tuple((Paragraph((Math(symbol),)), meaning) for symbol, meaning in rows), style="glossary")
     return Section("notation", say(_("Notation")), (table,))
