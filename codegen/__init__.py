@@ -25,7 +25,8 @@ from derive.story import Document, document
 from derive.worked import Batch
 
 __all__ = [
-    "OutputError", "equations_of", "generate", "import_module", "latex_of", "markdown_of", "render_latex", "render_markdown",
+    "OutputError", "equations_of", "generate", "import_module", "latex_of", "markdown_of", "render_latex",
+    "render_markdown",
     "render_module",
 ]
 
