@@ -18,6 +18,7 @@ from codegen.data import DataError, load_batch
 from codegen.pdf import compile_pdf
 from codegen.writer import OutputError, write_atomic
 from derive import SpecError, __version__, derive_network, load_spec
+from derive.i18n import LANGUAGES
 
 BAD_INPUT, INTERNAL = 2, 1
 
@@ -53,6 +54,8 @@ def _derive_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="the network spec (TOML)")
     parser.add_argument("-o", "--output", help="write to this file instead of stdout (.md → Markdown)")
     parser.add_argument("--format", choices=("tex", "md", "pdf"), help="tex (default), md, or pdf (needs pdflatex)")
+    parser.add_argument("--lang", choices=LANGUAGES, default="en",
+                        help="the document's language: en (default) or ja (Japanese; PDF with lualatex)")
     parser.add_argument("--data", metavar="FILE", help="the worked example's batch: the first rows of a .npz (X, Y) or "
                                                       ".csv (inputs, then targets); default: the spec's [data], "
                                                       "else a seeded batch")
@@ -100,8 +103,9 @@ def _derive(args: argparse.Namespace) -> None:
     markdown = args.format == "md" or (args.format is None and args.output and args.output.endswith(".md"))
     if pdf and not args.output:
         raise OutputError("a PDF needs an output file: -o FILE.pdf")
-    text: str | bytes = compile_pdf(render_latex(net, batch=batch)) if pdf else \
-        render_markdown(net, batch=batch) if markdown else render_latex(net, batch=batch)
+    language = args.lang
+    text: str | bytes = compile_pdf(render_latex(net, language, batch), language) if pdf else \
+        render_markdown(net, language, batch) if markdown else render_latex(net, language, batch)
     if args.output:
         write_atomic(args.output, text, force=args.force)
     else:

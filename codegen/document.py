@@ -74,6 +74,18 @@ class DocumentContext:
     version: str
     language: str
     sections: tuple[PrintedSection, ...]
+    preamble: tuple[str, ...]  # the LaTeX class and packages for the language
+
+
+COMMON_PACKAGES = (r"\usepackage[a4paper,margin=2cm]{geometry}", r"\usepackage{amsmath,amssymb}",
+                   r"\usepackage{array,booktabs,longtable}", r"\usepackage{tikz}")
+PREAMBLES = {
+    # pdflatex: Latin Modern in T1, compact section headings
+    "en": (r"\documentclass[10pt]{article}", *COMMON_PACKAGES, r"\usepackage[T1]{fontenc}",
+           r"\usepackage[utf8]{inputenc}", r"\usepackage{lmodern}", r"\usepackage[small,compact]{titlesec}"),
+    # lualatex: LuaTeX-ja's article class and its Japanese fonts
+    "ja": (r"\documentclass[10pt]{ltjsarticle}", *COMMON_PACKAGES),
+}
 
 
 class Format:
@@ -120,7 +132,8 @@ def document_context(doc: Document, fmt: Format, tool: str, version: str) -> Doc
                                         tuple(writer.block(block) for block in section.blocks))
                          for section in doc.sections)
         title = writer.paragraph(doc.title)
-    return DocumentContext(title, source_label(doc.source), tool, version, doc.language, sections)
+    return DocumentContext(title, source_label(doc.source), tool, version, doc.language, sections,
+                           PREAMBLES[doc.language])
 
 
 class _Writer:
@@ -190,7 +203,8 @@ class _Writer:
             lines += [f"&{INDENT}{piece}" for piece in pieces[1:]]
             room = budget - width(pieces[-1]) if len(pieces) == 1 else 0.0
         for symbol, pieces in namer.defined:
-            where = rf"\text{{{self.fmt.words(_('where')) if self.fmt.name == 'latex' else _('where')}}}\ "
+            word = _("where")  # before the definition of a name u₁ for a part too wide for the line
+            where = rf"\text{{{self.fmt.words(word) if self.fmt.name == 'latex' else word}}}\ "
             lines.append(f"{where}{self.tex(symbol)} &= {pieces[0]}")
             lines += [f"&{INDENT}{piece}" for piece in pieces[1:]]
         return lines

@@ -1,7 +1,8 @@
 """Regenerate generated/ from examples/: the golden files the tests compare against.
 
 For every ``examples/<name>.toml``: ``generated/<name>.py`` (the module) and
-``generated/derivations/<name>.md`` / ``.tex`` (the derivation). Paths in the headers are
+``generated/derivations/<name>.md`` / ``.tex`` (the derivation) and the same in Japanese under
+``generated/derivations/ja/``. Paths in the headers are
 relative to the repository root, so the output is the same wherever it runs.
 """
 
@@ -28,6 +29,8 @@ def outputs(root: Path = ROOT) -> dict[Path, str]:
             files[Path("generated") / f"{net.spec.name}.py"] = render_module(net)
             files[Path("generated") / "derivations" / f"{net.spec.name}.md"] = render_markdown(net)
             files[Path("generated") / "derivations" / f"{net.spec.name}.tex"] = render_latex(net)
+            files[Path("generated") / "derivations" / "ja" / f"{net.spec.name}.md"] = render_markdown(net, "ja")
+            files[Path("generated") / "derivations" / "ja" / f"{net.spec.name}.tex"] = render_latex(net, "ja")
     finally:
         os.chdir(cwd)
     return files

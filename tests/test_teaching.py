@@ -4,6 +4,7 @@ computational graph that compiles (TikZ) and renders (Mermaid), and the same in 
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,89 @@ def test_the_graph_is_in_the_latex_as_tikz() -> None:
 def test_every_section_of_the_teaching_document_is_present() -> None:
     keys = [section.key for section in document(net_of("xor")).sections]
     assert keys.index("graph") < keys.index("worked") and keys[-1] == "worked"
+
+
+# ---------------------------------------------------------------------------------------------
+# The Japanese edition.
+
+LOCALE = ROOT / "derive" / "locale"
+TERMS = ["連鎖律", "誤差逆伝播法", "活性化関数", "損失関数", "2乗和誤差", "偏微分", "勾配降下法", "計算グラフ", "数値微分"]
+
+
+def _messages_in_the_source() -> dict[str, str | None]:
+    """Every message the code asks gettext for, as Babel extracts it: msgid → plural (or None)."""
+    from babel.messages.extract import extract_from_dir
+
+    found = {}
+    for _file, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map=[("derive/**.py", "python"), ("codegen/**.py", "python")],
+            keywords={"_": None, "ngettext": (1, 2)}):
+        if isinstance(message, tuple):
+            found[message[0]] = message[1]
+        else:
+            found[message] = None
+    return found
+
+
+def test_the_japanese_catalog_translates_every_message_and_keeps_every_formula() -> None:
+    from babel.messages.pofile import read_po
+
+    with (LOCALE / "ja" / "LC_MESSAGES" / "chainrule.po").open("rb") as handle:
+        catalog = read_po(handle)
+    assert not catalog.fuzzy
+    translated = {(m.id[0] if isinstance(m.id, tuple) else m.id): m for m in catalog if m.id}
+    source = _messages_in_the_source()
+    assert len(source) > 100
+    missing = sorted(set(source) - set(translated))
+    assert not missing, f"untranslated messages: {missing[:5]}"
+    for msgid, plural in source.items():
+        message = translated[msgid]
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(strings) and not message.fuzzy, msgid
+        fields = set(re.findall(r"\{(\w+)\}", msgid))
+        for string in strings:
+            assert set(re.findall(r"\{(\w+)\}", string)) == fields, f"{msgid!r} → {string!r}"
+        assert (plural is None) == (not isinstance(message.id, tuple)), msgid
+
+
+def test_the_catalog_check_catches_an_untranslated_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    import derive.i18n as i18n
+    from derive.i18n import _
+    assert _("Notation") == "Notation"
+    with i18n.language("ja"):
+        assert _("Notation") == "記法"
+        assert _("a sentence nobody wrote") == "a sentence nobody wrote"  # gettext falls back to English
+    assert "a sentence nobody wrote" not in _messages_in_the_source()
+
+
+@pytest.mark.parametrize("name", ["perceptron_and", "xor"])
+def test_the_japanese_documents_compile_with_lualatex_and_render_with_katex(name: str, tmp_path: Path) -> None:
+    from tests.rendering import compile_tex, katex_errors
+
+    spec = load_spec(ROOT / "examples" / f"{name}.toml")
+    tex = render_latex(spec, "ja")
+    assert r"\documentclass[10pt]{ltjsarticle}" in tex
+    compile_tex(tex, tmp_path, name, engine="lualatex")
+    markdown = tmp_path / f"{name}.md"
+    markdown.write_text(render_markdown(spec, "ja"))
+    assert katex_errors([markdown]) == {str(markdown): []}
+    text = tex + markdown.read_text()
+    for term in TERMS:
+        assert term in text, term
+    assert "Backpropagation" not in text and "the chain rule" not in text
+
+
+def test_the_japanese_cross_entropy_and_gradient_descent_words() -> None:
+    tex = render_latex(load_spec(ROOT / "examples" / "softmax_classifier.toml"), "ja")
+    assert "交差エントロピー誤差" in tex and "ソフトマックス関数" in tex and "確率的勾配降下法" in tex
+
+
+def test_derive_writes_a_japanese_pdf_with_lualatex(tmp_path: Path) -> None:
+    from tests.rendering import require
+    require("lualatex", "apt-get install texlive-luatex texlive-lang-japanese")
+    out = tmp_path / "and.pdf"
+    assert derive_main([str(ROOT / "examples" / "perceptron_and.toml"), "--lang", "ja", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"%PDF")
+    fonts = subprocess.run([require("pdffonts", "apt-get install poppler-utils"), str(out)], capture_output=True,
+                           text=True, check=True).stdout
+    assert "HaranoAji" in fonts  # the Japanese text is set in a Japanese font

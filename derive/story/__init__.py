@@ -83,5 +83,5 @@ def document(net: NetworkDerivation, language: str = "en", batch: Batch | None =
             sections += [dense.partials_section(net), dense.sums_section(net, cast)]
         sections += [backprop.section(net, cast), update.section(net, cast),
                      worked.section(net, cast, example)]
-        title = say(_("Backpropagation for {name}"), name=Words(net.spec.name))
+        title = say(_("Backpropagation for {name}"), name=Words(net.spec.name))  # 誤差逆伝播法
     return Document(net.spec.name, net.spec.source, language, net.depth, title, tuple(sections))

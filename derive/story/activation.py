@@ -15,6 +15,7 @@ from derive.rules import ActivationRule
 from derive.steps import Block, Row, Section, display, row, say
 from derive.story.cast import STEP, Cast
 from derive.story.kinks import one_sided_slopes
+from derive.story.names import activation_name
 
 z, a = naming.z, naming.a
 SIGN = FunctionName(r"\operatorname{sign}")
@@ -60,10 +61,14 @@ def derivative_steps(f: FunctionName, d: ElementwiseDerivation) -> list[Row]:
 
 
 def _section(rule: ActivationRule, f: FunctionName, d: ElementwiseDerivation, users: list[int]) -> Section:
-    words = ngettext("Layer {layers} uses {f}. For one entry write {z} and {a}.",
-                     "Layers {layers} use {f}. For one entry write {z} and {a}.", len(users))
     if uses_quotient_rule(d):
-        words += " " + _("{f} is a quotient, so its derivative follows from the quotient rule, {rule}:")
+        words = ngettext("Layer {layers} uses {f}. For one entry write {z} and {a}. {f} is a quotient, so its "
+                         "derivative follows from the quotient rule, {rule}:",
+                         "Layers {layers} use {f}. For one entry write {z} and {a}. {f} is a quotient, so its "
+                         "derivative follows from the quotient rule, {rule}:", len(users))
+    else:
+        words = ngettext("Layer {layers} uses {f}. For one entry write {z} and {a}.",
+                         "Layers {layers} use {f}. For one entry write {z} and {a}.", len(users))
     blocks: list[Block] = [say(words, layers=Listing(*users), f=f, z=z, a=sp.Eq(a, Call(f, z), evaluate=False),
                                **({"rule": _quotient_rule()} if uses_quotient_rule(d) else {}))]
     blocks.append(display(*derivative_steps(f, d)))
@@ -80,7 +85,7 @@ def _section(rule: ActivationRule, f: FunctionName, d: ElementwiseDerivation, us
             Chain(sp.KroneckerDelta(naming.k, naming.k2), sp.KroneckerDelta(naming.j, naming.j2),
                   Call(f.derivative(), entry_Z))),
         row(Call(f.derivative(), entry_Z), value)))
-    title = say(_("{dAdZ}: the activation {f}"), dAdZ=Partial(A, Z), f=f)
+    title = say(_("{dAdZ}: the activation function {f}, {name}"), dAdZ=Partial(A, Z), f=f, name=activation_name(rule))
     return Section(f"activation:{rule.name}", title, tuple(blocks))
 
 
@@ -107,13 +112,13 @@ def _why(f: FunctionName, d: ElementwiseDerivation) -> list[Block]:
     """
     blocks: list[Block] = []
     if d.in_output is not None and d.in_output.has(a):
-        reuse = _("Written in the output {a}, the backward pass reuses the layer's output from the forward pass "
-                  "and computes no exponential.")
         if d.in_output.subs(a, _applied(f, d)) == _last_shown(d):
-            blocks.append(say(reuse, a=a))
+            blocks.append(say(_("Written in the output {a}, the backward pass reuses the layer's output from the "
+                                "forward pass and computes no exponential."), a=a))
         else:
             blocks.append(say(_("SymPy proved the rewrite for every real {z}: the difference of its two sides "
-                                "simplifies to 0.") + " " + reuse, z=z, a=a))
+                                "simplifies to 0. Written in the output {a}, the backward pass reuses the layer's "
+                                "output from the forward pass and computes no exponential."), z=z, a=a))
     elif d.in_output is not None:
         pass  # a constant derivative (the identity): nothing to prove or to reuse
     elif d.named is not None:

@@ -12,6 +12,7 @@ from derive.network import NetworkDerivation
 from derive.notation import Call, Evaluated, Partial, Scaled
 from derive.steps import Block, Paragraph, Section, display, row, say
 from derive.story.cast import ELL, Cast
+from derive.story.names import loss_name
 
 a, y = naming.a, naming.y
 
@@ -71,7 +72,7 @@ def section(net: NetworkDerivation, cast: Cast) -> Section:
     product = Scaled(c, value) if c != 1 else value
     blocks.append(display(row(Partial(naming.E, naming.entry(L, naming.k, naming.j)),
                               Scaled(c, evaluated) if c != 1 else evaluated, product)))
-    title = say(_("{dEdA}: the loss"), dEdA=Partial(naming.E, L))
+    title = say(_("{dEdA}: the loss function, {name}"), dEdA=Partial(naming.E, L), name=loss_name(spec.loss))
     return Section("loss", title, tuple(blocks))
 
 

@@ -73,10 +73,12 @@ def sections(net: NetworkDerivation, cast: Cast) -> Iterator[Section]:
     blocks.append(say(_("Every sample uses the same weights, so each gradient sums the chain over the samples {k}:"),
                       k=k))
     blocks.append(display(*rows))
-    words = _("with {delta}, the error of sample {k}, the sums over the samples are the matrix products of the "
-              "section below.")
     if cancels:
-        words = _("The factor {dadz} cancels against the denominator of {dlda}; ") + words
+        words = _("The factor {dadz} cancels against the denominator of {dlda}. With {delta}, the error of sample "
+                  "{k}, the sums over the samples are the matrix products of the section below.")
+    else:
+        words = _("With {delta}, the error of sample {k}, the sums over the samples are the matrix products of the "
+                  "section below.")
     blocks.append(say(words, delta=sp.Eq(delta, Partial(naming.E, z_k), evaluate=False), k=k,
                       **({"dadz": Partial(a_k, z_k), "dlda": Partial(ELL, a_k)} if cancels else {})))
     yield Section("scalar", say(_("One neuron, weight by weight")), tuple(blocks))

@@ -71,5 +71,6 @@ def sections(net: NetworkDerivation, cast: Cast) -> Iterator[Section]:
                       E=naming.E, Ek=naming.E_SAMPLE, ZLkc=naming.entry(naming.Z(L), naming.k, c)))
     value = Scaled(scale, per_sample) if scale != 1 else per_sample
     blocks.append(display(row(delta, Partial(naming.E, naming.entry(naming.Z(L), naming.k, c)), value)))
-    title = say(_("{dAdZ}: the activation {f}, and the output error"), dAdZ=Partial(naming.A(L), naming.Z(L)), f=f)
+    title = say(_("{dAdZ}: the activation function {f}, the softmax function, and the output error"),
+                dAdZ=Partial(naming.A(L), naming.Z(L)), f=f)
     yield Section("activation:softmax", title, tuple(blocks))

@@ -38,8 +38,8 @@ def section(net: NetworkDerivation, cast: Cast) -> Section:
                                  naming.entry(naming.DELTA_THETA, naming.i)), (naming.i, 1, naming.PARAMETERS)),
                     Times(naming.GRAD_E, naming.DELTA_THETA), relation="approx")),
         say(_("Among the steps of a given length this is most negative when {dtheta} points against the gradient, "
-              "{step} with a small learning rate {eta} (by the Cauchy–Schwarz inequality, {bound}). So every weight "
-              "and every bias, of every layer {l}, moves against its own partial derivative:"),
+              "{step} with a small learning rate {eta} (by the Cauchy–Schwarz inequality, {bound}). This is gradient "
+              "descent: every weight and every bias, of every layer {l}, moves against its own partial derivative:"),
             dtheta=naming.DELTA_THETA, step=sp.Eq(naming.DELTA_THETA, -ETA * naming.GRAD_E, evaluate=False),
             eta=Relation(ETA, "gt", 0),
             bound=Relation(Times(naming.GRAD_E, naming.DELTA_THETA), "ge",

@@ -185,8 +185,8 @@ def _check(net: NetworkDerivation, worked: WorkedExample) -> list[Block]:
                                                               sp.Symbol("h", positive=True)))),
                              2 * sp.Symbol("h", positive=True)), evaluate=False)
     blocks: list[Block] = [
-        say(_("A check that does not use the chain rule: the central difference {formula} with {h}, computed from "
-              "the loss alone, next to each gradient entry:"),
+        say(_("A check that does not use the chain rule: numerical differentiation by the central difference "
+              "{formula} with {h}, computed from the loss alone, next to each gradient entry:"),
             formula=formula, h=sp.Eq(sp.Symbol("h", positive=True), naming.number(float(H)), evaluate=False)),
         Table(header, tuple(rows)),
     ]
