@@ -133,7 +133,8 @@ def test_every_section_of_the_teaching_document_is_present() -> None:
 # The Japanese edition.
 
 LOCALE = ROOT / "derive" / "locale"
-TERMS = ["連鎖律", "誤差逆伝播法", "活性化関数", "損失関数", "2乗和誤差", "偏微分", "勾配降下法", "計算グラフ", "数値微分"]
+TERMS = ["連鎖律", "誤差逆伝播法", "活性化関数", "損失関数", "2乗和誤差", "偏微分", "勾配降下法", "計算グラフ",
+         "数値微分"]
 
 
 def _messages_in_the_source() -> dict[str, str | None]:
