@@ -24,6 +24,7 @@ Steps, each done by SymPy:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -112,13 +113,25 @@ def _simplest(expr: sp.Expr) -> sp.Expr:
     nor safe to evaluate, so forms that bring in new functions are passed over.)
     """
     functions = {type(f) for f in expr.atoms(sp.Function)}
-    candidates = [expr, within(lambda: sp.simplify(expr), None), within(lambda: sp.factor(sp.cancel(expr)), None)]
+    candidates = [expr, within(lambda: constants_apart(sp.simplify, expr), None),
+                  within(lambda: sp.factor(sp.cancel(expr)), None)]
     if expr.has(sp.Heaviside):
         candidates.append(within(lambda: _normalise_heaviside(expr), None))
     if expr.has(sp.Heaviside, sp.sign):
         candidates.append(within(lambda: factor_in_abs(sp.cancel(tidy_steps(expr))), None))
     candidates = [c for c in candidates if c is not None and {type(f) for f in c.atoms(sp.Function)} <= functions]
     return min(candidates, key=lambda form: (sp.count_ops(form), len(str(form))))
+
+
+def constants_apart(step: Callable[[sp.Expr], sp.Expr], expr: sp.Expr) -> sp.Expr:
+    """``step(expr)`` with each irrational constant (√2, π, 1/√π) held as a positive symbol meanwhile.
+
+    An identity for every positive value holds for the constant's; and SymPy factors over
+    ℚ instead of ℚ(√2, √π), which takes a quarter of the time (gelu_tanh′: 1.3 s, not 4.9 s).
+    """
+    constants = {c: sp.Dummy("c", positive=True) for c in expr.atoms(sp.Pow, sp.NumberSymbol)
+                 if c.is_number and not c.is_Rational and c.is_positive}
+    return step(expr.xreplace(constants)).xreplace({symbol: c for c, symbol in constants.items()})
 
 
 def _normalise_heaviside(expr: sp.Expr) -> sp.Expr:
