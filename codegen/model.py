@@ -218,7 +218,8 @@ def _sum_of(emitter: InPlace, term: sp.Expr, first: bool) -> None:
     negative = coefficient.could_extract_minus_sign()
     coefficient = -coefficient if negative else coefficient
     prefix = ("E = -" if negative else "E = ") if first else ("E -= " if negative else "E += ")
-    factor = "" if coefficient == 1 else f"{code(coefficient)} * "
+    factor = "" if coefficient == 1 else f"({code(coefficient)}) * " if isinstance(coefficient, sp.Add) \
+        else f"{code(coefficient)} * "
     factors = body.args if isinstance(body, sp.Mul) else (body,)
     if body.free_symbols <= SMALL:  # a constant term of ℓ (− log 2 in log cosh), once per entry of Y
         emitter.emit(f"{prefix}{factor}Y.size" if body == 1 else f"{prefix}{factor}{code(body)} * Y.size")

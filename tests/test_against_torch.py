@@ -335,3 +335,20 @@ def test_erf_in_float32_and_special_values() -> None:
     expected = [math.erf(x) for x in inplace]
     assert erf(inplace, out=inplace) is inplace
     np.testing.assert_allclose(inplace, expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize(("formula", "torch_loss"), [
+    ("(a - y)**2 + 1", lambda A, Y: ((A - Y) ** 2 + 1).sum()),  # a constant term counts once per entry of Y
+    ("(sqrt(2) - 1)*a + (a - y)**2/2", lambda A, Y: ((math.sqrt(2) - 1) * A + (A - Y) ** 2 / 2).sum()),
+    ("log(cosh(a - y)) + pi", lambda A, Y: (torch.log(torch.cosh(A - Y)) + math.pi).sum()),
+])
+def test_loss_formulas_with_constants_give_torchs_values(formula: str,
+                                                          torch_loss: Callable[[Tensor, Tensor], Tensor]) -> None:
+    TORCH_LOSSES[formula] = lambda A, Y, reduction: torch_loss(A, Y)
+    try:
+        rng = np.random.default_rng(8)
+        spec = {"inputs": 2, "loss": formula, "layers": [{"units": 3, "activation": "tanh"},
+                                                         {"units": 2, "activation": "identity"}]}
+        assert_same_gradients(spec, rng.normal(size=(6, 2)), rng.normal(size=(6, 2)))
+    finally:
+        del TORCH_LOSSES[formula]
