@@ -14,16 +14,18 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
-from codegen.document import document_context
+from codegen.document import LatexFormat, MarkdownFormat, document_context
 from codegen.env import render
 from codegen.model import model_context
 from codegen.writer import OutputError, write_atomic
 from derive import TOOL, __version__
 from derive.network import NetworkDerivation, derive_network
 from derive.spec import Spec, load_spec
+from derive.story import Document, document
 
 __all__ = [
-    "OutputError", "generate", "import_module", "render_latex", "render_markdown", "render_module",
+    "OutputError", "equations_of", "generate", "import_module", "markdown_of", "render_latex", "render_markdown",
+    "render_module",
 ]
 
 
@@ -37,16 +39,26 @@ def render_module(target: NetworkDerivation | Spec) -> str:
     return render("model.py.jinja", m=model_context(net, net.spec.source, TOOL, __version__))
 
 
-def render_latex(target: NetworkDerivation | Spec) -> str:
-    """A standalone LaTeX document (amsmath only) of the derivation."""
-    net = _net(target)
-    return render("derivation.tex.jinja", d=document_context(net, net.spec.source, TOOL, __version__))
+def render_latex(target: NetworkDerivation | Spec, language: str = "en") -> str:
+    """The derivation as a standalone LaTeX document (pdflatex)."""
+    doc = document(_net(target), language)
+    return render("derivation.tex.jinja", d=document_context(doc, LatexFormat(), TOOL, __version__))
 
 
-def render_markdown(target: NetworkDerivation | Spec) -> str:
-    """The derivation as Markdown with $$ blocks."""
-    net = _net(target)
-    return render("derivation.md.jinja", d=document_context(net, net.spec.source, TOOL, __version__))
+def render_markdown(target: NetworkDerivation | Spec, language: str = "en") -> str:
+    """The derivation as Markdown, math in $…$ and $$…$$ blocks (KaTeX, MathJax)."""
+    return markdown_of(document(_net(target), language))
+
+
+def markdown_of(doc: Document) -> str:
+    """A document (or one section of it) as Markdown."""
+    return render("derivation.md.jinja", d=document_context(doc, MarkdownFormat(), TOOL, __version__))
+
+
+def equations_of(doc: Document) -> str:
+    """The display equations of a document (or of one section) as ``$$…$$`` blocks, for a notebook."""
+    context = document_context(doc, MarkdownFormat(), TOOL, __version__)
+    return render("equations.tex.jinja", d=context)
 
 
 def import_module(target: NetworkDerivation | Spec) -> types.ModuleType:

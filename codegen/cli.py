@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Sequence
 
 from codegen import generate, render_latex, render_markdown
+from codegen.pdf import compile_pdf
 from codegen.writer import OutputError, write_atomic
 from derive import SpecError, __version__, derive_network, load_spec
 
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _derive_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="the network spec (TOML)")
     parser.add_argument("-o", "--output", help="write to this file instead of stdout (.md → Markdown)")
-    parser.add_argument("--format", choices=("tex", "md"), help="tex (default) or md")
+    parser.add_argument("--format", choices=("tex", "md", "pdf"), help="tex (default), md, or pdf (needs pdflatex)")
     parser.add_argument("--force", action="store_true", help="overwrite an output file not made by chainrule")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
 
@@ -90,12 +91,16 @@ def _load(path: str) -> object:
 
 def _derive(args: argparse.Namespace) -> None:
     net = derive_network(_load(args.spec))  # type: ignore[arg-type]
+    pdf = args.format == "pdf" or (args.format is None and args.output and args.output.endswith(".pdf"))
     markdown = args.format == "md" or (args.format is None and args.output and args.output.endswith(".md"))
-    text = render_markdown(net) if markdown else render_latex(net)
+    if pdf and not args.output:
+        raise OutputError("a PDF needs an output file: -o FILE.pdf")
+    text: str | bytes = compile_pdf(render_latex(net)) if pdf else render_markdown(net) if markdown \
+        else render_latex(net)
     if args.output:
         write_atomic(args.output, text, force=args.force)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(text)  # type: ignore[arg-type]
 
 
 def _generate(args: argparse.Namespace) -> None:

@@ -17,8 +17,16 @@ class OutputError(OSError):
     """An output that cannot be written; ``str`` is one line naming the path."""
 
 
+PDF_CREATOR = b"/Creator (chainrule"  # a PDF's Info dictionary, written near its end
+
+
 def generated_by_us(path: Path) -> bool:
     try:
+        if path.suffix == ".pdf":
+            with path.open("rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, handle.tell() - 65536))
+                return PDF_CREATOR in handle.read()
         with path.open(encoding="utf-8", errors="replace") as handle:
             head = handle.read(2000)
     except OSError:
@@ -26,8 +34,8 @@ def generated_by_us(path: Path) -> bool:
     return MARKER in head
 
 
-def write_atomic(path: str | Path, text: str, force: bool = False) -> Path:
-    """Write ``text`` to ``path`` all at once, or not at all."""
+def write_atomic(path: str | Path, text: str | bytes, force: bool = False) -> Path:
+    """Write ``text`` (or bytes) to ``path`` all at once, or not at all."""
     target = Path(path)
     if target.is_dir():
         raise OutputError(f"{target}: is a folder, not a file")
@@ -43,7 +51,9 @@ def write_atomic(path: str | Path, text: str, force: bool = False) -> Path:
     except OSError as error:
         raise OutputError(f"{folder}: cannot write there ({error.strerror or error})") from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+        stream = os.fdopen(handle, "wb") if isinstance(text, bytes) else \
+            os.fdopen(handle, "w", encoding="utf-8", newline="\n")
+        with stream:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())

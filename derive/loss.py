@@ -19,11 +19,9 @@ import sympy as sp
 
 from derive.bounded import within
 from derive.elementwise import at_kinks, kink_statement
-from derive.naming import a
+from derive.naming import a, m, n
 from derive.rules import LossRule
 from derive.stable import proved_equal, stabilize, tidy, tidy_steps
-
-n = sp.Symbol("n", positive=True, integer=True)  # samples in the batch
 
 
 @dataclass(frozen=True)
@@ -56,6 +54,11 @@ def _stable(expr: sp.Expr) -> sp.Expr:
     """``expr`` rewritten not to overflow, if SymPy proves the rewrite; else ``expr``."""
     form = within(lambda: stabilize(expr), expr)
     return form if form == expr or proved_equal(expr, form) else expr
+
+
+def display_scale(rule: LossRule, reduction: str) -> sp.Expr:
+    """c as the document writes it: 1/m for an output mean (m outputs), times 1/n for a mean over samples."""
+    return (1 / m if rule.output_mean else sp.Integer(1)) * (1 / n if reduction == "mean" else sp.Integer(1))
 
 
 def scale(rule: LossRule, reduction: str, outputs: int) -> sp.Expr:

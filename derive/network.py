@@ -15,6 +15,7 @@ whose agreement with the fully expanded scalar E is checked by :mod:`derive.veri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -27,9 +28,10 @@ from derive.loss import LossDerivation, derive_loss, scale
 from derive.rules import ActivationRule
 from derive.softmax import SoftmaxDerivation, derive_softmax
 from derive.spec import Spec
+
+if TYPE_CHECKING:
+    from derive.story import Document
 from derive.stable import RowSum
-from derive.steps import Section
-from derive.story import sections
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,25 @@ class NetworkDerivation:
     spec: Spec
     layers: tuple[LayerDerivation, ...]
     output: OutputDerivation
-    sections: tuple[Section, ...]
 
     @property
     def depth(self) -> int:
         return len(self.layers)
+
+    def document(self, language: str = "en") -> Document:
+        """The derivation, step by step, as a document (shows itself in Jupyter)."""
+        from derive.story import document
+        return document(self, language)
+
+    def section(self, key: str, language: str = "en") -> Document:
+        """One section of the document, e.g. ``net.section("loss")`` in a notebook cell."""
+        return self.document(language).section(key)
+
+    def _repr_markdown_(self) -> str:
+        return self.document()._repr_markdown_()
+
+    def _repr_latex_(self) -> str:
+        return self.document()._repr_latex_()
 
 
 def clear_caches() -> None:
@@ -99,8 +115,7 @@ def derive_network(spec: Spec) -> NetworkDerivation:
     except NotProvedError as error:
         raise SpecError("loss", f"{error} within {STEP_SECONDS:g} s; try a simpler loss formula",
                         spec.source) from None
-    derivation = NetworkDerivation(spec, layers, output, ())
-    return NetworkDerivation(spec, layers, output, tuple(sections(derivation)))
+    return NetworkDerivation(spec, layers, output)
 
 
 def _layer(spec: Spec, index: int) -> LayerDerivation:

@@ -1,14 +1,19 @@
-"""∂A/∂Z for softmax, which is not elementwise, and its contraction with ∂E/∂A.
+"""∂A/∂Z for softmax, which is not elementwise, and its contraction with ∂ℓ/∂a.
 
-softmax: A_j = e^{Z_j} / Σ_k e^{Z_k} over the outputs of one sample. SymPy derives
+Within one sample, with classes c = 1…K, z_c = Z⁽ᴸ⁾_kc and a_c = A⁽ᴸ⁾_kc::
 
-* the Jacobian, from the indexed definition: ∂A_j/∂Z_i = A_j (δ_ij − A_i), i.e.
-  diag(A) − A Aᵀ, proved entry by entry on a K-output instance;
-* the contraction δ_i = Σ_j ∂E/∂A_j · ∂A_j/∂Z_i = A_i (G_i − Σ_j A_j G_j) with G = ∂E/∂A,
-  proved on the instance from the Jacobian SymPy derived;
-* the collapse: with Σ_j A_j = 1 and, for a loss on distributions, Σ_j Y_j = 1, the
-  contraction may become elementwise. For cross_entropy, G_j = −Y_j/A_j, so
-  δ_i = −Y_i + A_i Σ_j Y_j = A_i − Y_i.
+    a_c = e^{z_c} / Σ_{c″} e^{z_c″}
+
+SymPy differentiates the indexed definition by z_c′ and sums the indicator away; rewritten
+in a, the Jacobian is a_c([c = c′] − a_c′) (proved entry by entry on a K = 3 instance).
+The chain rule for one z_c sums over every output of the sample::
+
+    ∂e/∂z_c = Σ_c′ ∂ℓ/∂a (a_c′, y_c′) · a_c′([c′ = c] − a_c)        (e = Σ_c′ ℓ(a_c′, y_c′))
+
+SymPy expands and carries out that sum. When the loss lets it (cross_entropy), what remains
+collapses to an elementwise formula using Σ_c′ a_c′ = 1 and Σ_c′ y_c′ = 1, e.g. a_c − y_c;
+``uses_target_sum`` says whether the targets' sum was needed. The collapse is proved on the
+instance too.
 """
 
 from __future__ import annotations
@@ -17,64 +22,98 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import sympy as sp
+from sympy.simplify.simplify import factor_sum
 
+from derive.affine import in_range
 from derive.bounded import NotProvedError, within
 from derive.loss import LossDerivation
-from derive.naming import a, y
+from derive.naming import K, a, c, c2, c3, y, z
+from derive.notation import SumOver, Times
 from derive.stable import is_zero
 
 INSTANCE_SIZE = 3
 
+zs_, as_, ys_ = sp.IndexedBase(z), sp.IndexedBase(a), sp.IndexedBase(y)
+
 
 @dataclass(frozen=True)
 class SoftmaxDerivation:
-    indexed_definition: sp.Expr  # e^{z_j} / Σ_k e^{z_k}
-    indexed_jacobian: sp.Expr  # diff(indexed_definition, z_i) as SymPy gives it
-    jacobian: sp.Expr  # s_j (δ_ij − s_i), proved on the instance
-    contraction_instance: sp.Expr  # δ_1 on the K-instance, in s_j and y_j
-    collapsed: sp.Expr | None  # h(a, y) with δ_i = h(A_i, Y_i), when the contraction collapses
-    uses_target_sum: bool  # the collapse needs Σ_j Y_j = 1
-
-
-i, j, k = sp.symbols("i j k", integer=True)
-K = sp.Symbol("K", integer=True, positive=True)
-zi = sp.IndexedBase("Z")
-si = sp.IndexedBase("A")
+    indexed_definition: sp.Expr  # a_c = e^{z_c} / Σ_c″ e^{z_c″}
+    indexed_jacobian: sp.Expr  # ∂a_c/∂z_c′ as diff gives it
+    summed_jacobian: sp.Expr  # after the indicator sum
+    jacobian: sp.Expr  # a_c([c = c′] − a_c′), proved on the instance
+    written: sp.Expr  # Σ_c′ ∂ℓ/∂a(a_c′, y_c′) · a_c′([c′ = c] − a_c), as notation (nothing cancelled)
+    contraction: sp.Expr  # the same sum as SymPy forms it
+    contracted: sp.Expr  # after SymPy carried out the sum
+    collapsed: sp.Expr | None  # h(a, y) with ∂e/∂z_c = h(a_c, y_c), when the contraction collapses
+    uses_target_sum: bool  # the collapse needs Σ_c′ y_c′ = 1
 
 
 @lru_cache(maxsize=64)
 def derive_softmax(loss: LossDerivation) -> SoftmaxDerivation:
-    indexed = sp.exp(zi[j]) / sp.Sum(sp.exp(zi[k]), (k, 1, K))
-    indexed_jacobian = sp.diff(indexed, zi[i])
+    total = sp.Sum(sp.exp(zs_[c3]), (c3, 1, K))
+    indexed = sp.exp(zs_[c]) / total
+    indexed_jacobian = sp.diff(indexed, zs_[c2])
+    summed = in_range(indexed_jacobian.doit())
+    S = sp.Dummy("S", positive=True)
+    in_a = summed.subs(total, S).subs({sp.exp(zs_[c]): as_[c] * S, sp.exp(zs_[c2]): as_[c2] * S})
+    jacobian = sp.factor(sp.cancel(in_a))
+    _prove_jacobian(jacobian)
+    gradient = loss.gradient.subs({a: as_[c2], y: ys_[c2]})
+    swapped = jacobian.subs({c: c2, c2: c}, simultaneous=True)
+    written = SumOver(Times(gradient, swapped), (c2, 1, K))
+    contraction = sp.Sum(gradient * swapped, (c2, 1, K))
+    contracted = _carried_out(contraction)
+    deltas, s, ys = _instance(loss)
+    collapsed, uses_target_sum = _collapse(deltas, s, ys, loss.rule.targets == "distribution")
+    return SoftmaxDerivation(indexed, indexed_jacobian, summed, jacobian, written, contraction, contracted,
+                             collapsed, uses_target_sum)
+
+
+def _carried_out(contraction: sp.Sum) -> sp.Expr:
+    """The contraction with its indicator summed away and factors free of c′ pulled out."""
+    def inner(expr: sp.Expr) -> sp.Expr:
+        body, limits = sp.expand(expr.function), expr.limits
+        return sp.Add(*(sp.Sum(term, *limits) for term in sp.Add.make_args(body)))
+    expanded = contraction.replace(lambda e: isinstance(e, sp.Sum), inner)
+    done = in_range(within(lambda: expanded.doit(), expanded))
+    return done.replace(lambda e: isinstance(e, sp.Sum), factor_sum)
+
+
+def _prove_jacobian(jacobian: sp.Expr) -> None:
+    """a_c([c = c′] − a_c′) against diff of the softmax of K = 3 entries, entry by entry."""
     zs = sp.symbols(f"z1:{INSTANCE_SIZE + 1}", real=True)
     total = sum(sp.exp(v) for v in zs)
     soft = [sp.exp(v) / total for v in zs]
     for row in range(INSTANCE_SIZE):
         for col in range(INSTANCE_SIZE):
-            claim = soft[col] * (sp.KroneckerDelta(row, col) - soft[row])
-            if not is_zero(sp.diff(soft[col], zs[row]) - claim):  # pragma: no cover
-                raise AssertionError("softmax Jacobian is not diag(s) - s s^T")
-    jacobian = si[j] * (sp.KroneckerDelta(i, j) - si[i])
+            claim = jacobian.subs({c: row, c2: col}).subs({as_[row]: soft[row], as_[col]: soft[col]})
+            if not is_zero(sp.diff(soft[row], zs[col]) - claim):  # pragma: no cover - SymPy broke
+                raise NotProvedError("the softmax Jacobian could not be proved on the instance")
+
+
+def _instance(loss: LossDerivation) -> tuple[list[sp.Expr], tuple[sp.Symbol, ...], tuple[sp.Symbol, ...]]:
+    """δ_c of one sample on K = 3 outputs in a_c, y_c, proved against diff of the real softmax."""
+    zs = sp.symbols(f"z1:{INSTANCE_SIZE + 1}", real=True)
+    total = sum(sp.exp(v) for v in zs)
+    soft = [sp.exp(v) / total for v in zs]
     s = sp.symbols(f"s1:{INSTANCE_SIZE + 1}", positive=True)
     ys = sp.symbols(f"y1:{INSTANCE_SIZE + 1}", real=True)
     g = [loss.gradient.subs({a: s[m], y: ys[m]}) for m in range(INSTANCE_SIZE)]
     deltas = [sum(g[m] * s[m] * (sp.KroneckerDelta(m, row) - s[row]) for m in range(INSTANCE_SIZE))
               for row in range(INSTANCE_SIZE)]
-    # The general vector form, proved on the instance with the real softmax substituted.
     real = {s[m]: soft[m] for m in range(INSTANCE_SIZE)}
     for row in range(INSTANCE_SIZE):
         from_diff = sum(loss.gradient.subs({a: soft[m], y: ys[m]}) * sp.diff(soft[m], zs[row])
                         for m in range(INSTANCE_SIZE))
         if not is_zero(from_diff - deltas[row].subs(real)):
             raise NotProvedError("SymPy could not prove the softmax contraction of this loss's gradient")
-    contraction_instance = within(lambda: sp.simplify(deltas[0]), deltas[0])
-    collapsed, uses_target_sum = _collapse(deltas, s, ys, loss.rule.targets == "distribution")
-    return SoftmaxDerivation(indexed, indexed_jacobian, jacobian, contraction_instance, collapsed, uses_target_sum)
+    return deltas, s, ys
 
 
 def _collapse(deltas: list[sp.Expr], s: tuple[sp.Symbol, ...], ys: tuple[sp.Symbol, ...],
               distribution: bool) -> tuple[sp.Expr | None, bool]:
-    """h(a, y) with δ_i = h(s_i, y_i) for every i, using Σ s = 1 (and Σ y = 1 for distributions)."""
+    """h(a, y) with δ_c = h(s_c, y_c) for every c, using Σ s = 1 (and Σ y = 1 for distributions)."""
     last = INSTANCE_SIZE - 1
     constraints = [{s[last]: 1 - sum(s[:last])}]
     if distribution:

@@ -82,6 +82,7 @@ class Spec:
     train: TrainSpec = field(default_factory=TrainSpec)
     source: str = "<spec>"
     warnings: tuple[str, ...] = ()
+    data: tuple[tuple[tuple[float, ...], ...], tuple[tuple[float, ...], ...]] | None = None  # [data] X and Y
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -92,7 +93,9 @@ class Spec:
         return self.layers[-1].units
 
 
-TOP_KEYS = ("name", "inputs", "loss", "reduction", "dtype", "layers", "train")
+TOP_KEYS = ("name", "inputs", "loss", "reduction", "dtype", "layers", "train", "data")
+DATA_KEYS = ("X", "Y")
+MAX_DATA_ROWS = 64
 LAYER_KEYS = ("units", "activation", "init")
 TRAIN_KEYS = tuple(TrainSpec.__dataclass_fields__)
 
@@ -145,7 +148,30 @@ class _Checker:
         dtype = _choice(data.get("dtype", "float64"), "dtype", DTYPES)
         train = self.train(data.get("train", {}))
         warnings = tuple(_partial_domains(layers) + _unwise(layers[-1], loss, len(layers)))
-        return Spec(name, inputs, layers, loss, reduction, dtype, train, self.source, warnings)
+        example = self.data(data["data"], inputs, layers[-1].units) if "data" in data else None
+        return Spec(name, inputs, layers, loss, reduction, dtype, train, self.source, warnings, example)
+
+    def data(self, value: Any, inputs: int, outputs: int) -> tuple[tuple[tuple[float, ...], ...], ...]:
+        """The [data] table: a few rows X (n × inputs) and Y (n × outputs) for the worked example."""
+        if not isinstance(value, dict):
+            raise SpecError("data", f"expected a table with X and Y, got {_type(value)}")
+        _known_keys(value, DATA_KEYS, "data")
+        arrays = []
+        for key, columns in (("X", inputs), ("Y", outputs)):
+            if key not in value:
+                raise SpecError(f"data.{key}", "missing (required)")
+            rows = value[key]
+            if not isinstance(rows, list) or not rows or len(rows) > MAX_DATA_ROWS:
+                raise SpecError(f"data.{key}", f"expected an array of 1 to {MAX_DATA_ROWS} rows, got {_type(rows)}")
+            checked = []
+            for index, row in enumerate(rows):
+                if not isinstance(row, list) or len(row) != columns:
+                    raise SpecError(f"data.{key}[{index}]", f"expected a row of {columns} numbers, got {row!r}"[:200])
+                checked.append(tuple(_finite(number, f"data.{key}[{index}]") for number in row))
+            arrays.append(tuple(checked))
+        if len(arrays[0]) != len(arrays[1]):
+            raise SpecError("data.Y", f"expected {len(arrays[0])} rows to match data.X, got {len(arrays[1])}")
+        return tuple(arrays)
 
     def layers(self, value: Any) -> tuple[LayerSpec, ...]:
         if not isinstance(value, list):
@@ -227,6 +253,13 @@ def _float(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(path, f"expected a number, got {_type(value)} {value!r}")
     return float(value)
+
+
+def _finite(value: Any, path: str) -> float:
+    number = _float(value, path)
+    if not math.isfinite(number):
+        raise SpecError(path, f"expected finite numbers, got {value}")
+    return number
 
 
 def _number(value: Any, path: str) -> float:

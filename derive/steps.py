@@ -1,43 +1,127 @@
-"""The derivation as data: sections of equations, laid out later by a template.
+"""The derivation as data: sections of blocks that say what each piece is.
 
-An :class:`Equation` is ``lhs = rhs[0] = rhs[1] = …``. Each side is either a SymPy
-expression (printed by the LaTeX printer with the network's symbol names) or a
-:class:`Tex` fragment of notation, such as ∂E/∂W⁽¹⁾, that is not an expression.
+A :class:`Section` holds blocks: a :class:`Paragraph` (runs of words and inline math), a
+:class:`Display` (rows of equations aligned at their relation sign), a :class:`Table`, or a
+:class:`Figure`. Math is always a SymPy object (an expression SymPy derived, or notation from
+:mod:`derive.notation`); words are plain text in the document's language. Nothing here is
+LaTeX: :mod:`codegen.document` prints the math and escapes the words for each format.
+
+Words are written with :func:`say`: a message with ``{name}`` placeholders, the math for
+each passed by keyword, so that a translation may move the math within the sentence::
+
+    say(_("Each row of {X} is one sample."), X=naming.X)
 """
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 
 import sympy as sp
 
 
 @dataclass(frozen=True)
-class Tex:
-    """A fragment of LaTeX notation (built by :mod:`derive.naming`, never from user text)."""
-
+class Words:
     text: str
 
 
-Side = sp.Basic | Tex
+@dataclass(frozen=True)
+class Math:
+    expr: sp.Basic
+
+
+Run = Words | Math
 
 
 @dataclass(frozen=True)
-class Equation:
-    lhs: Side
-    rhs: tuple[Side, ...]
-    note: str = ""  # plain words, e.g. "proved: simplify(f′(z) − g(f(z))) = 0"
+class Paragraph:
+    runs: tuple[Run, ...]
+    kind: str = "text"  # text | note (a remark set apart) | caption
+
+
+@dataclass(frozen=True)
+class Row:
+    """``lhs = rhs[0] = rhs[1] = …``; ``lhs`` None continues the row above (``= rhs[0] …``).
+
+    ``relation`` is the sign between the sides: ``=``, ``approx`` (≈) or ``""`` (a row of
+    notation with no left side, such as a block diagram or an update ``W ← …``).
+    """
+
+    lhs: sp.Basic | None
+    rhs: tuple[sp.Basic, ...]
+    relation: str = "="
+
+
+@dataclass(frozen=True)
+class Display:
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table: ``glossary`` (a symbol and its meaning in words) or ``grid`` (short cells, numbers)."""
+
+    header: tuple[Paragraph, ...]
+    rows: tuple[tuple[Paragraph, ...], ...]
+    style: str = "grid"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A drawing: ``kind`` names the layout the renderers know (e.g. ``graph``); ``data`` its content."""
+
+    kind: str
+    data: object
+    caption: Paragraph | None = None
+
+
+Block = Paragraph | Display | Table | Figure
 
 
 @dataclass(frozen=True)
 class Section:
-    title: str
-    text: str = ""  # plain words
-    equations: tuple[Equation, ...] = field(default_factory=tuple)
+    key: str  # a stable name, e.g. "loss", "activation:sigmoid"
+    title: Paragraph
+    blocks: tuple[Block, ...] = field(default_factory=tuple)
 
 
-def eq(lhs: Side | str, *rhs: Side | str, note: str = "") -> Equation:
-    """An equation; plain strings are taken as LaTeX notation."""
-    def side(part: Side | str) -> Side:
-        return Tex(part) if isinstance(part, str) else part
-    return Equation(side(lhs), tuple(side(part) for part in rhs), note)
+def say(message: str, kind: str = "text", **math: sp.Basic | str | Words) -> Paragraph:
+    """A paragraph from ``message`` with each ``{name}`` replaced by the math (or words) given.
+
+    A value that is a SymPy object becomes inline math; a :class:`Words` value stays words (a
+    name such as ``sigmoid``); a plain ``str`` value is words too. Unknown or unused
+    placeholders are errors, so a translation cannot drop a formula silently.
+    """
+    runs: list[Run] = []
+    used: set[str] = set()
+    for literal, name, _, _ in string.Formatter().parse(message):
+        if literal:
+            runs.append(Words(literal))
+        if name is None:
+            continue
+        if name not in math:
+            raise KeyError(f"placeholder {{{name}}} of {message!r} has no value")
+        used.add(name)
+        value = math[name]
+        runs.append(value if isinstance(value, Words) else Words(value) if isinstance(value, str) else Math(value))
+    if unused := set(math) - used:
+        raise KeyError(f"{message!r} does not use {sorted(unused)}")
+    return Paragraph(_merged(runs), kind)
+
+
+def _merged(runs: list[Run]) -> tuple[Run, ...]:
+    out: list[Run] = []
+    for run in runs:
+        if out and isinstance(run, Words) and isinstance(out[-1], Words):
+            out[-1] = Words(out[-1].text + run.text)
+        else:
+            out.append(run)
+    return tuple(out)
+
+
+def row(lhs: sp.Basic | None, *rhs: sp.Basic, relation: str = "=") -> Row:
+    return Row(lhs, tuple(rhs), relation)
+
+
+def display(*rows: Row) -> Display:
+    return Display(tuple(rows))

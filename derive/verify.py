@@ -1,9 +1,16 @@
 """The matrix form checked against the fully expanded scalar E, as a SymPy identity.
 
-On a small instance (``samples`` rows, the spec's sizes) every entry of X, Y, W⁽ˡ⁾ and b⁽ˡ⁾
-is a symbol; E is built from the definitions (no derived factor) and differentiated entry
-by entry. The vectorised formulas, filled with the factors SymPy derived (δ⁽ᴸ⁾ and each
-f′ in its rewritten form), must give the same expressions: ``simplify(scalar − matrix) == 0``.
+On a small instance (``samples`` rows; the spec's layer sizes, each capped at ``max_width``)
+every entry of X, Y, W⁽ˡ⁾ and b⁽ˡ⁾ is a symbol; E is built from the definitions (no derived
+factor) and differentiated entry by entry. The vectorised formulas, filled with the factors
+SymPy derived (δ⁽ᴸ⁾ and each f′ in its rewritten form), must give the same expressions: the
+difference is 0 as a rational function of the entries and of the function applications.
+
+Piecewise activations (relu, leaky_relu, abs, max, min, a step function) are proved on each
+side of every kink: each piecewise application gets a 0/1 symbol s for "its argument is
+positive" (max(p, q) = q + (p − q)s, |u| = u(2s − 1), H(u) = s), the same s wherever the same
+argument appears, so the identity is checked on every region where the signs are fixed at
+once. At a kink itself the derivative does not exist and the code's H(0) = 0 is a choice.
 """
 
 from __future__ import annotations
@@ -20,9 +27,12 @@ def _matrix(name: str, rows: int, cols: int) -> sp.Matrix:
     return sp.Matrix(rows, cols, lambda r, c: sp.Symbol(f"{name}_{r}_{c}", real=True))
 
 
-def verify_matrix_form(net: NetworkDerivation, samples: int = 2) -> list[str]:
+def verify_matrix_form(net: NetworkDerivation, samples: int = 2, max_width: int = 3) -> list[str]:
     """The entries where the matrix form and ∂E/∂w of the expanded E differ (empty: proved)."""
-    sizes = net.spec.sizes
+    sizes = tuple(min(size, max_width) for size in net.spec.sizes)
+    if net.output.softmax is None:  # the output width matters for softmax only through the row sums
+        sizes = (*sizes[:-1], min(net.spec.sizes[-1], max_width))
+    pieces = _Pieces()
     X = _matrix("x", samples, sizes[0])
     Y = _matrix("y", samples, sizes[-1])
     if net.output.softmax is not None and net.output.softmax.uses_target_sum:
@@ -40,26 +50,83 @@ def verify_matrix_form(net: NetworkDerivation, samples: int = 2) -> list[str]:
             As.append(sp.Matrix(samples, Z.cols, lambda r, c, e=exps: e[r, c] / sum(e.row(r))))
         else:
             definition = layer.elementwise.definition
-            As.append(Z.applyfunc(lambda v, f=definition: f.subs(naming.z, v)))
+            As.append(Z.applyfunc(lambda v, f=definition: pieces.of(f.subs(naming.z, v))))
     element = net.output.loss.element
     scale = net.output.scale.subs(n, samples)
-    E = scale * sum(element.subs({naming.a: As[-1][r, c], naming.y: Y[r, c]})
+    E = scale * sum(pieces.of(element.subs({naming.a: As[-1][r, c], naming.y: Y[r, c]}))
                     for r in range(samples) for c in range(sizes[-1]))
-    deltas = _deltas(net, As, Zs, Ws, Y, samples)
+    deltas = [delta.applyfunc(pieces.of) for delta in _deltas(net, As, Zs, Ws, Y, samples)]
     failures = []
     for index, (W, b) in enumerate(zip(Ws, bs, strict=True)):
         grad_W = As[index].T * deltas[index]
         grad_b = sp.ones(1, samples) * deltas[index]
         for (r, c), weight in _entries(W):
-            if not is_rational_zero(sp.diff(E, weight) - grad_W[r, c]):
+            if not is_rational_zero(sp.diff(E, weight) - grad_W[r, c], pieces.sides):
                 failures.append(f"dE/d{weight}")
         for (_, c), bias in _entries(b):
-            if not is_rational_zero(sp.diff(E, bias) - grad_b[0, c]):
+            if not is_rational_zero(sp.diff(E, bias) - grad_b[0, c], pieces.sides):
                 failures.append(f"dE/d{bias}")
     return failures
 
 
-def is_rational_zero(expr: sp.Expr) -> bool:
+class _Pieces:
+    """The 0/1 symbol of each piecewise application's argument: s = 1 where the argument is positive.
+
+    max(a₁, …) = Σ_i a_i Π_{j≠i} [a_i > a_j] (ties have measure zero), which is also the form of
+    SymPy's derivative of Max; min likewise with the comparisons turned around.
+    """
+
+    def __init__(self) -> None:
+        self.keys: dict[sp.Expr, sp.Symbol] = {}
+
+    @property
+    def sides(self) -> frozenset[sp.Symbol]:
+        return frozenset(self.keys.values())
+
+    def side(self, argument: sp.Expr) -> sp.Expr:
+        """[argument > 0] as a 0/1 symbol; c·u with c < 0 is 1 − [u > 0]."""
+        argument = sp.expand(argument)
+        if argument.could_extract_minus_sign():
+            return 1 - self.side(-argument)
+        _, key = argument.as_content_primitive()  # 0.99 z and z are positive together
+        return self.keys.setdefault(key, sp.Dummy(f"s{len(self.keys)}"))
+
+    def of(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` with max, min, |·|, sign and H written with the side symbols of their arguments."""
+        def maximum(*args: sp.Expr) -> sp.Expr:  # Σ_i a_i Π_{j≠i} [a_i > a_j], as SymPy differentiates Max
+            return sp.Add(*(arg * sp.Mul(*(self.side(arg - other) for other in args if other is not arg))
+                            for arg in args))
+
+        def minimum(*args: sp.Expr) -> sp.Expr:
+            return sp.Add(*(arg * sp.Mul(*(self.side(other - arg) for other in args if other is not arg))
+                            for arg in args))
+
+        expr = expr.replace(sp.Heaviside, lambda u, *rest: self.step(u))
+        expr = expr.replace(sp.Max, maximum).replace(sp.Min, minimum)
+        expr = expr.replace(sp.Abs, lambda u: u * (2 * self.side(u) - 1))
+        expr = expr.replace(sp.sign, lambda u: 2 * self.side(u) - 1)
+        return expr
+
+
+    def step(self, argument: sp.Expr) -> sp.Expr:
+        """H(u) as sides; H(x − max(v₁, …)) = Π_j [x > v_j], as SymPy's derivative of a Max of three or more
+        arguments writes it (and the like for min), so that it uses the same comparisons as max itself."""
+        for term in sp.Add.make_args(argument):
+            coefficient, rest = term.as_coeff_Mul()
+            if abs(coefficient) == 1 and isinstance(rest, (sp.Max, sp.Min)):
+                x = argument - term
+                others = rest.args
+                if coefficient == -1 and isinstance(rest, sp.Max):  # x − max(v) > 0 ⟺ x > v_j for all j
+                    return sp.Mul(*(self.side(x - v) for v in others))
+                if coefficient == 1 and isinstance(rest, sp.Min):  # x + min(v) > 0 ⟺ v_j > −x for all j
+                    return sp.Mul(*(self.side(v + x) for v in others))
+                if coefficient == 1 and isinstance(rest, sp.Max):  # x + max(v) > 0 ⟺ not all v_j ≤ −x
+                    return 1 - sp.Mul(*(1 - self.side(v + x) for v in others))
+                return 1 - sp.Mul(*(1 - self.side(x - v) for v in others))  # x − min(v) > 0
+        return self.side(self.of(argument))
+
+
+def is_rational_zero(expr: sp.Expr, sides: frozenset[sp.Symbol] = frozenset()) -> bool:
     """Whether ``expr`` is 0 as a rational function of its variables and function atoms.
 
     exp(−u) is first written 1/exp(u), so that e^u and e^{−u} are one generator; then every
@@ -85,7 +152,11 @@ def is_rational_zero(expr: sp.Expr) -> bool:
 
     flat = unstable(expr).replace(lambda e: isinstance(e, sp.Function), generator)
     numerator, _ = sp.fraction(sp.together(flat))
-    return sp.expand(numerator) == 0
+    numerator = sp.expand(numerator)
+    if sides:  # a side symbol is 0 or 1, so s**k = s
+        numerator = sp.expand(numerator.replace(lambda e: e.is_Pow and e.base in sides and e.exp.is_Integer
+                                                and e.exp > 1, lambda e: e.base))
+    return numerator == 0
 
 
 def _entries(M: sp.Matrix) -> list[tuple[tuple[int, int], sp.Symbol]]:
@@ -110,7 +181,10 @@ def _fill(expr: sp.Expr, A: sp.Symbol, Z: sp.Symbol, As: sp.Matrix, Zs: sp.Matri
     """An elementwise expression in A, Z, Y (with RowSum over a row) as a matrix."""
     def entry(r: int, c: int) -> sp.Expr:
         def at(column: int, inner: sp.Expr) -> sp.Expr:
-            return inner.subs({A: As[r, column], Z: Zs[r, column], naming.Y: Y[r, column]}, simultaneous=True)
+            values = {A: As[r, column], Z: Zs[r, column]}
+            if inner.has(naming.Y):  # only the output layer's factors use Y, which has that layer's width
+                values[naming.Y] = Y[r, column]
+            return inner.subs(values, simultaneous=True)
         expanded = expr.replace(RowSum, lambda inner: sum(at(j, inner) for j in range(As.cols)))
         return at(c, expanded)
     return sp.Matrix(As.rows, As.cols, entry)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import sympy as sp
 
-from derive import derive_network, spec_from_dict
+from derive import derive_network, load_spec, spec_from_dict
 from derive.elementwise import derive_elementwise
 from derive.loss import derive_loss
 from derive.naming import a, y, z
@@ -62,19 +63,39 @@ def test_sigmoid_bce_delta_cancels_to_a_minus_y() -> None:
 
 
 CASES = [
-    ("tanh", "softmax", "cross_entropy", "mean"),
-    ("sigmoid", "softmax", "sse", "sum"),
-    ("softplus", "identity", "mse", "mean"),
-    ("tanh", "tanh", "(a - y)**4", "sum"),
-    ("sigmoid", "sigmoid", "sse", "sum"),
+    ("tanh", "softmax", "cross_entropy", "mean", 2),
+    ("sigmoid", "softmax", "sse", "sum", 2),
+    ("softplus", "identity", "mse", "mean", 3),  # hidden wider than the output
+    ("tanh", "tanh", "(a - y)**4", "sum", 1),  # hidden narrower than the output
+    ("sigmoid", "sigmoid", "sse", "sum", 3),
+    ("relu", "identity", "sse", "sum", 3),  # piecewise: proved on each side of every kink
+    ("leaky_relu", "leaky_relu", "mse", "mean", 2),
+    ("abs(z)", "sigmoid", "bce", "sum", 2),
+    ("max(z, 0, 1 - z)", "identity", "sse", "sum", 2),
 ]
 
 
-@pytest.mark.parametrize(("hidden", "output", "loss", "reduction"), CASES)
-def test_matrix_form_equals_expanded_scalar_derivative(hidden: str, output: str, loss: str, reduction: str) -> None:
-    spec = spec_from_dict({"name": "t", "inputs": 3, "loss": loss, "reduction": reduction,
-                           "layers": [{"units": 2, "activation": hidden}, {"units": 2, "activation": output}]})
+@pytest.mark.parametrize(("hidden", "output", "loss", "reduction", "width"), CASES)
+def test_matrix_form_equals_expanded_scalar_derivative(hidden: str, output: str, loss: str, reduction: str,
+                                                       width: int) -> None:
+    spec = spec_from_dict({"name": "t", "inputs": 2, "loss": loss, "reduction": reduction,
+                           "layers": [{"units": width, "activation": hidden}, {"units": 2, "activation": output}]})
     assert verify_matrix_form(derive_network(spec), samples=2) == []
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parent.parent.glob("examples/*.toml")),
+                         ids=lambda path: path.stem)
+def test_matrix_form_of_every_example(path: Path) -> None:
+    assert verify_matrix_form(derive_network(load_spec(path))) == []
+
+
+def test_matrix_form_check_catches_a_wrong_relu_mask() -> None:
+    spec = spec_from_dict({"name": "t", "inputs": 2, "loss": "sse",
+                           "layers": [{"units": 2, "activation": "relu"}, {"units": 1, "activation": "identity"}]})
+    net = derive_network(spec)
+    hidden = net.layers[0]
+    wrong = dataclasses.replace(hidden, backward=1 - hidden.backward)  # the mask of the other side of the kink
+    assert verify_matrix_form(dataclasses.replace(net, layers=(wrong, net.layers[1])))
 
 
 def test_matrix_form_check_catches_a_wrong_delta() -> None:

@@ -1,0 +1,84 @@
+"""The derivation told step by step, as data (:mod:`derive.steps`), in the notation of
+:mod:`derive.naming`.
+
+Order: the notation; the network and its block diagram; the chain rule; ∂E/∂A from the
+loss; ∂A/∂Z for each activation (softmax with the output δ); the dense layer's partials and
+the sums that make them matrix products; backpropagation through this network layer by
+layer (for a single neuron, weight by weight instead of the general dense layer); the update rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from derive import i18n
+from derive.i18n import _
+from derive.network import NetworkDerivation
+from derive.steps import Paragraph, Section, Words, say
+from derive.story import (
+    activation,
+    backprop,
+    chain,
+    dense,
+    forward,
+    loss,
+    notation_table,
+    scalar,
+    softmax,
+    update,
+    worked,
+)
+from derive.story.cast import cast_of
+from derive.worked import Batch, work_example
+
+
+@dataclass(frozen=True)
+class Document:
+    """A derivation document: a title and sections, in one language."""
+
+    name: str
+    source: str
+    language: str
+    depth: int
+    title: Paragraph
+    sections: tuple[Section, ...]
+
+    def section(self, key: str) -> Document:
+        """The document with only the section named ``key`` (``"loss"``, ``"activation:sigmoid"``, …)."""
+        for section in self.sections:
+            if section.key == key:
+                return replace(self, sections=(section,))
+        raise KeyError(f"no section {key!r}; sections: {', '.join(s.key for s in self.sections)}")
+
+    def _repr_markdown_(self) -> str:
+        """The document as Markdown with KaTeX/MathJax math: how Jupyter shows it."""
+        from codegen import markdown_of  # rendering is codegen's; imported here only to display
+        return markdown_of(self)
+
+    def _repr_latex_(self) -> str:
+        """The document's equations as display math, as SymPy objects show themselves."""
+        from codegen import equations_of
+        return equations_of(self)
+
+
+def document(net: NetworkDerivation, language: str = "en", batch: Batch | None = None) -> Document:
+    """The derivation of ``net`` as a document in ``language``; its worked example runs on ``batch``
+    (default: the spec's ``[data]``, else a seeded batch)."""
+    with i18n.language(language):
+        cast = cast_of(net)
+        sections = [
+            notation_table.section(net, cast),
+            forward.section(net, cast),
+            chain.section(net, cast),
+            loss.section(net, cast),
+            *activation.sections(net, cast),
+            *softmax.sections(net, cast),
+        ]
+        if scalar.applies(net):  # one neuron: weight by weight, which gives the same sums
+            sections += scalar.sections(net, cast)
+        else:
+            sections += [dense.partials_section(net), dense.sums_section(net, cast)]
+        sections += [backprop.section(net, cast), update.section(net, cast),
+                     worked.section(net, cast, work_example(net, batch))]
+        title = say(_("Backpropagation for {name}"), name=Words(net.spec.name))
+    return Document(net.spec.name, net.spec.source, language, net.depth, title, tuple(sections))

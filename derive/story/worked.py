@@ -1,0 +1,238 @@
+"""The worked example: one forward and backward pass on numbers, every gradient entry next to its
+central difference, and one update step."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from derive import naming
+from derive.affine import derive_affine, for_layer
+from derive.i18n import _
+from derive.network import NetworkDerivation
+from derive.notation import (
+    Array,
+    Assign,
+    Call,
+    Chain,
+    Difference,
+    Elementwise,
+    Fraction,
+    FunctionName,
+    Listing,
+    Partial,
+    Plus,
+    Times,
+    Value,
+)
+from derive.steps import Block, Math, Paragraph, Row, Section, Table, display, row, say
+from derive.story import scalar
+from derive.story.cast import Cast
+from derive.worked import H, WorkedExample
+
+LOSS = FunctionName("E")  # E as a function of one parameter, in the central difference
+SHOWN = 4  # rows and columns of an array shown; more are left out (⋯)
+CHECKED_PER_ARRAY = 3  # gradient entries of each parameter array in the check table
+
+
+def array(values: np.ndarray, digits: int = 4) -> Array:
+    matrix = np.atleast_2d(values)
+    rows = tuple(tuple(Value(value, digits) for value in line[:SHOWN]) for line in matrix[:SHOWN])
+    return Array(rows, matrix.shape[0] > SHOWN, matrix.shape[1] > SHOWN)
+
+
+def section(net: NetworkDerivation, cast: Cast, worked: WorkedExample) -> Section:
+    n = worked.batch.X[:, :].shape[0]
+    origin = {"spec": _("the rows of the spec's data table"), "file": _("the first rows of the data file"),
+              "seeded": _("drawn with the spec's seed")}[worked.batch.origin]
+    blocks: list[Block] = [
+        say(_("One forward and one backward pass on numbers: a batch of {n} samples ({origin}) and parameters drawn "
+              "with one decimal, so that the first steps can be redone by hand. Every number is an expression of the "
+              "sections above, evaluated with 30 significant digits and shown rounded."),
+            n=sp.Integer(n), origin=origin),
+        display(*_inputs(net, worked)),
+    ]
+    if scalar.applies(net):
+        blocks += _per_sample(net, cast, worked)
+    else:
+        blocks += [say(_("The forward pass:")), display(*_forward(net, cast, worked)),
+                   say(_("The backward pass, from the output down:")), display(*_backward(net, cast, worked))]
+    blocks += _check(net, worked)
+    blocks += _update(net, worked)
+    return Section("worked", say(_("A worked example with numbers")), tuple(blocks))
+
+
+def _inputs(net: NetworkDerivation, worked: WorkedExample) -> list[Row]:
+    """The batch and the parameters, arrays side by side (a line breaks between them when too wide)."""
+    rows = [row(None, Listing(sp.Eq(naming.X, array(worked.A[0]), evaluate=False),
+                              sp.Eq(naming.Y, array(worked.batch.Y[:worked.A[0].shape[0]]), evaluate=False)),
+                relation="")]
+    for layer in net.layers:
+        rows.append(row(None, Listing(sp.Eq(naming.W(layer.index), array(worked.params[f"W{layer.index}"]),
+                                            evaluate=False),
+                                      sp.Eq(naming.b(layer.index), array(worked.params[f"b{layer.index}"]),
+                                            evaluate=False)), relation=""))
+    return rows
+
+
+def _forward(net: NetworkDerivation, cast: Cast, worked: WorkedExample) -> list[Row]:
+    rows = []
+    for layer in net.layers:
+        l = layer.index
+        affine = (naming.matrix(naming.A(l - 1)) * naming.matrix(naming.W(l))
+                  + naming.matrix(naming.ONES) * naming.matrix(naming.b(l)))
+        rows.append(row(naming.Z(l), affine, array(worked.Z[l - 1])))
+        rows.append(row(naming.A(l), Call(cast.layer(layer), naming.Z(l)), array(worked.A[l])))
+    rows.append(row(naming.E, Value(worked.E, 6)))
+    return rows
+
+
+def _backward(net: NetworkDerivation, cast: Cast, worked: WorkedExample) -> list[Row]:
+    affine = derive_affine()
+    last = net.layers[-1]
+    L = last.index
+    rows = [row(Partial(naming.E, naming.A(L)), array(worked.output_gradient))]
+    if worked.slopes[-1] is not None:
+        prime = Call(cast.layer(last).derivative(), naming.Z(L))
+        rows.append(row(prime, array(worked.slopes[-1])))
+        rows.append(row(naming.delta(L), Elementwise(Partial(naming.E, naming.A(L)), prime), array(worked.deltas[-1])))
+    else:
+        rows.append(row(naming.delta(L), array(worked.deltas[-1])))
+    for layer in reversed(net.layers):
+        l = layer.index
+        if l < L:
+            prime = Call(cast.layer(layer).derivative(), naming.Z(l))
+            rows.append(row(prime, array(worked.slopes[l - 1])))
+            rows.append(row(naming.delta(l), Elementwise(for_layer(affine.input_sum.matrix, l + 1), prime),
+                            array(worked.deltas[l - 1])))
+        rows.append(row(Partial(naming.E, naming.W(l)), for_layer(affine.weight_sum.matrix, l),
+                        array(worked.gradients[f"W{l}"])))
+        rows.append(row(Partial(naming.E, naming.b(l)), for_layer(affine.bias_sum.matrix, l),
+                        array(worked.gradients[f"b{l}"])))
+    return rows
+
+
+def _per_sample(net: NetworkDerivation, cast: Cast, worked: WorkedExample) -> list[Block]:
+    """One neuron: every chain-rule factor of every sample in a table, then each gradient as its sum."""
+    k = naming.k
+    z_k, a_k, y_k = (sp.IndexedBase(symbol)[k] for symbol in (naming.z, naming.a, naming.y))
+    xs = sp.IndexedBase(sp.Symbol("x", real=True))
+    d = net.layers[0].fan_in
+    delta_k = sp.IndexedBase(naming.delta(1))[k, 1]
+    header = [Math(k), *(Math(xs[k, p]) for p in range(1, d + 1)), Math(y_k), Math(z_k), Math(a_k),
+              Math(Partial(naming.E, a_k)), Math(Partial(a_k, z_k)), Math(delta_k)]
+    X, Y = worked.A[0], worked.batch.Y
+    cells = []
+    for sample in range(X.shape[0]):
+        values = [*X[sample], Y[sample, 0], worked.Z[0][sample, 0], worked.A[1][sample, 0],
+                  worked.output_gradient[sample, 0], worked.slopes[0][sample, 0], worked.deltas[0][sample, 0]]
+        cells.append((Paragraph((Math(sp.Integer(sample + 1)),)), *(Paragraph((Math(Value(v)),)) for v in values)))
+    sums = []
+    for p in range(1, d + 1):
+        terms = [Times(Value(worked.deltas[0][sample, 0]), Value(X[sample, p - 1])) for sample in range(X.shape[0])]
+        sums.append(row(Partial(naming.E, sp.Symbol(f"w_{p}", real=True)), sp.Sum(delta_k * xs[k, p], (k, 1, naming.n)),
+                        _plus(terms), Value(worked.gradients["W1"][p - 1, 0], 6)))
+    terms = [Value(worked.deltas[0][sample, 0]) for sample in range(X.shape[0])]
+    sums.append(row(Partial(naming.E, sp.Symbol("b", real=True)), sp.Sum(delta_k, (k, 1, naming.n)), _plus(terms),
+                    Value(worked.gradients["b1"][0, 0], 6)))
+    return [say(_("The forward pass and every chain-rule factor, sample by sample; {delta} is the product of {dE} "
+                  "and {da}, and the loss of the batch is {E}:"),
+                delta=delta_k, dE=Partial(naming.E, a_k), da=Partial(a_k, z_k),
+                E=sp.Eq(naming.E, Value(worked.E, 6), evaluate=False)),
+            Table(tuple(Paragraph((run,)) for run in header), tuple(cells)),
+            say(_("Each gradient sums over the samples, with {dz} read off the table:"),
+                dz=sp.Eq(Partial(z_k, sp.Symbol("w_p", real=True)), xs[k, sp.Symbol("p", integer=True)],
+                         evaluate=False)),
+            display(*sums)]
+
+
+def _plus(terms: list[sp.Basic]) -> sp.Basic:
+    return Plus(*terms) if len(terms) > 1 else terms[0]
+
+
+def _entries(worked: WorkedExample) -> list[tuple[str, tuple[int, ...]]]:
+    """The gradient entries the check table shows: the first few of each parameter array."""
+    shown = []
+    for key, values in worked.gradients.items():
+        for count, index in enumerate(np.ndindex(values.shape)):
+            if count == CHECKED_PER_ARRAY:
+                break
+            if worked.central[key][index] is not None:
+                shown.append((key, index))
+    return shown
+
+
+def _label(key: str, index: tuple[int, ...]) -> sp.Basic:
+    symbol = naming.W(int(key[1:])) if key.startswith("W") else naming.b(int(key[1:]))
+    position = (index[0] + 1, index[1] + 1) if key.startswith("W") else (index[1] + 1,)
+    return naming.entry(symbol, *position)
+
+
+def _check(net: NetworkDerivation, worked: WorkedExample) -> list[Block]:
+    differences = worked.differences()
+    rows = []
+    for key, index in _entries(worked):
+        entry = _label(key, index)
+        rows.append((Paragraph((Math(Partial(naming.E, entry)),)),
+                     Paragraph((Math(Value(worked.gradients[key][index], 8)),)),
+                     Paragraph((Math(Value(worked.central[key][index], 8)),)),
+                     Paragraph((Math(Value(differences[key][index], 2)),))))
+    total = sum(values.size for values in worked.gradients.values())
+    header = (say(_("entry")), say(_("backpropagation")), say(_("central difference")), say(_("difference")))
+    formula = sp.Eq(Partial(naming.E, sp.Symbol("w", real=True)),
+                    Fraction(Difference(Call(LOSS, Plus(sp.Symbol("w", real=True), sp.Symbol("h", positive=True))),
+                                        Call(LOSS, Difference(sp.Symbol("w", real=True),
+                                                              sp.Symbol("h", positive=True)))),
+                             2 * sp.Symbol("h", positive=True)), evaluate=False)
+    blocks: list[Block] = [
+        say(_("A check that does not use the chain rule: the central difference {formula} with {h}, computed from "
+              "the loss alone, next to each gradient entry:"),
+            formula=formula, h=sp.Eq(sp.Symbol("h", positive=True), naming.number(float(H)), evaluate=False)),
+        Table(header, tuple(rows)),
+    ]
+    if worked.checked == total:
+        message = _("Over all {count} entries the largest difference is {largest}: the central difference's own "
+                    "error, of the order of {h2}.")
+    else:
+        message = _("Over {count} entries, a seeded sample of the {total}, the largest difference is {largest}: the "
+                    "central difference's own error, of the order of {h2}.")
+    blocks.append(say(message, count=sp.Integer(worked.checked), largest=Value(worked.largest_difference(), 2),
+                      h2=sp.Pow(sp.Symbol("h", positive=True), 2),
+                      **({"total": sp.Integer(total)} if worked.checked != total else {})))
+    return blocks
+
+
+def _update(net: NetworkDerivation, worked: WorkedExample) -> list[Block]:
+    train = net.spec.train
+    eta = naming.number(train.learning_rate)
+    rows = []
+    for key, index in _entries(worked):
+        entry = _label(key, index)
+        gradient = Value(worked.gradients[key][index], 6)
+        if train.optimizer == "adam":
+            size = Plus(Value(abs(worked.gradients[key][index]), 6), naming.number(train.epsilon))
+            step = Times(eta, Fraction(gradient, size))
+        else:
+            step = Times(eta, gradient)
+        rows.append(row(None, Assign(entry, Difference(Value(worked.params[key][index], 4), step)),
+                        Value(worked.updated[key][index], 6), relation=""))
+    words = {
+        "gd": _("One step of gradient descent, {rule}, for the entries above; every other entry moves the same way:"),
+        "sgd": _("The first step on this batch, {rule}, for the entries above:"),
+        "momentum": _("The first step on this batch, {rule}: the velocity starts at 0, so it is a plain gradient "
+                      "step, for the entries above:"),
+        "adam": _("The first Adam step on this batch: with {MV} it is {rule} entry by entry, for the entries above:"),
+    }[train.optimizer]
+    theta = naming.THETA
+    if train.optimizer == "adam":
+        rule = Assign(theta, Difference(theta, Chain(naming.ETA, Fraction(naming.GRADIENT, sp.Abs(naming.GRADIENT)
+                                                                           + naming.EPSILON))))
+        extra = {"MV": Listing(sp.Eq(sp.Symbol("Mhat"), naming.GRADIENT, evaluate=False),
+                               sp.Eq(sp.Symbol("Vhat"), Elementwise(naming.GRADIENT, naming.GRADIENT),
+                                     evaluate=False))}
+    else:
+        rule = Assign(theta, Difference(theta, Chain(naming.ETA, Partial(naming.E, theta))))
+        extra = {}
+    return [say(words, rule=rule, **extra), display(*rows)]
+
+

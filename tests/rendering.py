@@ -1,0 +1,71 @@
+"""Compile LaTeX and render Markdown math, as the documents' readers do: pdflatex/lualatex with
+no overfull box, KaTeX with every math block. In CI (``CI`` set) a missing tool fails the test
+instead of skipping it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RENDER_MATH = ROOT / "tests" / "tools" / "render_math.js"
+
+
+def require(tool: str, hint: str) -> str:
+    """The path of ``tool``; without it the test fails in CI and is skipped elsewhere."""
+    path = shutil.which(tool)
+    if path is None:
+        message = f"{tool} is not installed ({hint})"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def require_katex() -> str:
+    node = require("node", "apt-get install nodejs")
+    if not (ROOT / "node_modules" / "katex").is_dir():
+        message = "KaTeX is not installed (npm ci in the repository)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return node
+
+
+def compile_tex(tex: str, folder: Path, name: str = "doc", engine: str = "pdflatex") -> str:
+    """Compile ``tex`` in ``folder``; returns the log. Fails the test on a TeX error or an overfull box."""
+    require(engine, "apt-get install texlive-latex-extra texlive-luatex texlive-lang-japanese")
+    source = folder / f"{name}.tex"
+    source.write_text(tex, encoding="utf-8")
+    result = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error", source.name], cwd=folder,
+                            capture_output=True, text=True, errors="replace", timeout=300, check=False)
+    log = (folder / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+    errors = [line for line in log.splitlines() if line.startswith("!")]
+    assert result.returncode == 0 and not errors, f"{engine} failed on {name}: {errors[:3]}"
+    overfull = re.findall(r"Overfull \\hbox \((.*?)\)[^\n]*", log)
+    assert not overfull, f"{name}: overfull boxes {overfull[:5]}"
+    return log
+
+
+def pages(pdf: Path) -> int:
+    require("pdfinfo", "apt-get install poppler-utils")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
+
+
+def katex_errors(files: list[Path]) -> dict[str, list[dict[str, str]]]:
+    """Math blocks KaTeX cannot render, per file (an empty list: everything renders)."""
+    node = require_katex()
+    result = subprocess.run([node, str(RENDER_MATH), *map(str, files)], capture_output=True, text=True,
+                            timeout=300, check=False, cwd=ROOT)
+    reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(reports) == len(files), result.stderr
+    for report in reports:
+        assert report["blocks"] > 0, f"{report['file']}: no math found"
+    return {report["file"]: report["errors"] for report in reports}
