@@ -22,9 +22,11 @@ from derive import TOOL, __version__
 from derive.network import NetworkDerivation, derive_network
 from derive.spec import Spec, load_spec
 from derive.story import Document, document
+from derive.worked import Batch
 
 __all__ = [
-    "OutputError", "equations_of", "generate", "import_module", "markdown_of", "render_latex", "render_markdown",
+    "OutputError", "equations_of", "generate", "import_module", "latex_of", "markdown_of", "render_latex",
+    "render_markdown",
     "render_module",
 ]
 
@@ -39,15 +41,19 @@ def render_module(target: NetworkDerivation | Spec) -> str:
     return render("model.py.jinja", m=model_context(net, net.spec.source, TOOL, __version__))
 
 
-def render_latex(target: NetworkDerivation | Spec, language: str = "en") -> str:
-    """The derivation as a standalone LaTeX document (pdflatex)."""
-    doc = document(_net(target), language)
+def render_latex(target: NetworkDerivation | Spec, language: str = "en", batch: Batch | None = None) -> str:
+    """The derivation as a standalone LaTeX document (pdflatex; lualatex for Japanese)."""
+    return latex_of(document(_net(target), language, batch))
+
+
+def latex_of(doc: Document) -> str:
+    """A document (or some of its sections) as LaTeX."""
     return render("derivation.tex.jinja", d=document_context(doc, LatexFormat(), TOOL, __version__))
 
 
-def render_markdown(target: NetworkDerivation | Spec, language: str = "en") -> str:
-    """The derivation as Markdown, math in $…$ and $$…$$ blocks (KaTeX, MathJax)."""
-    return markdown_of(document(_net(target), language))
+def render_markdown(target: NetworkDerivation | Spec, language: str = "en", batch: Batch | None = None) -> str:
+    """The derivation as Markdown, math in $…$ and $$…$$ blocks (KaTeX, MathJax), graphs in Mermaid."""
+    return markdown_of(document(_net(target), language, batch))
 
 
 def markdown_of(doc: Document) -> str:

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Sequence
 
 from codegen import generate, render_latex, render_markdown
+from codegen.data import DataError, load_batch
 from codegen.pdf import compile_pdf
 from codegen.writer import OutputError, write_atomic
 from derive import SpecError, __version__, derive_network, load_spec
@@ -52,6 +53,9 @@ def _derive_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="the network spec (TOML)")
     parser.add_argument("-o", "--output", help="write to this file instead of stdout (.md → Markdown)")
     parser.add_argument("--format", choices=("tex", "md", "pdf"), help="tex (default), md, or pdf (needs pdflatex)")
+    parser.add_argument("--data", metavar="FILE", help="the worked example's batch: the first rows of a .npz (X, Y) or "
+                                                      ".csv (inputs, then targets); default: the spec's [data], "
+                                                      "else a seeded batch")
     parser.add_argument("--force", action="store_true", help="overwrite an output file not made by chainrule")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
 
@@ -66,7 +70,7 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, action: object) -> int:
     try:
         action(args)  # type: ignore[operator]
-    except (SpecError, OutputError) as error:
+    except (SpecError, OutputError, DataError) as error:
         if args.debug:
             traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)
@@ -91,12 +95,13 @@ def _load(path: str) -> object:
 
 def _derive(args: argparse.Namespace) -> None:
     net = derive_network(_load(args.spec))  # type: ignore[arg-type]
+    batch = load_batch(args.data, net.spec) if args.data else None
     pdf = args.format == "pdf" or (args.format is None and args.output and args.output.endswith(".pdf"))
     markdown = args.format == "md" or (args.format is None and args.output and args.output.endswith(".md"))
     if pdf and not args.output:
         raise OutputError("a PDF needs an output file: -o FILE.pdf")
-    text: str | bytes = compile_pdf(render_latex(net)) if pdf else render_markdown(net) if markdown \
-        else render_latex(net)
+    text: str | bytes = compile_pdf(render_latex(net, batch=batch)) if pdf else \
+        render_markdown(net, batch=batch) if markdown else render_latex(net, batch=batch)
     if args.output:
         write_atomic(args.output, text, force=args.force)
     else:

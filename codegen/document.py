@@ -18,8 +18,10 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
 from codegen.env import source_label
+from codegen.graphs import PrintedFigure, mermaid, tikz
 from codegen.layout import width
 from codegen.printers import DerivationLatexPrinter
+from codegen.unicode import UnicodePrinter
 from derive import naming
 from derive.i18n import _, language
 from derive.notation import Assign, Chain, Difference, Elementwise, Flow, Listing, Times
@@ -61,7 +63,7 @@ GLOSSARY_COLUMNS = (r"@{}>{\raggedright\arraybackslash}p{0.2\linewidth}"
 class PrintedSection:
     key: str
     title: str
-    blocks: tuple[PrintedParagraph | PrintedDisplay | PrintedTable, ...]
+    blocks: tuple[PrintedParagraph | PrintedDisplay | PrintedTable | PrintedFigure, ...]
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ class MarkdownFormat(Format):
 def document_context(doc: Document, fmt: Format, tool: str, version: str) -> DocumentContext:
     printer = DerivationLatexPrinter({"symbol_names": naming.latex_names(doc.depth)})
     with language(doc.language):
-        writer = _Writer(printer, fmt)
+        writer = _Writer(printer, fmt, doc.depth)
         sections = tuple(PrintedSection(section.key, writer.paragraph(section.title),
                                         tuple(writer.block(block) for block in section.blocks))
                          for section in doc.sections)
@@ -122,10 +124,11 @@ def document_context(doc: Document, fmt: Format, tool: str, version: str) -> Doc
 
 
 class _Writer:
-    def __init__(self, printer: DerivationLatexPrinter, fmt: Format) -> None:
+    def __init__(self, printer: DerivationLatexPrinter, fmt: Format, depth: int) -> None:
         self.printer = printer
         self.compact = DerivationLatexPrinter({"symbol_names": printer._settings["symbol_names"],
-                                               "fold_partials": True})  # for table cells
+                                               "fold_partials": True})  # for table cells and graph labels
+        self.plain = UnicodePrinter(depth)  # for Mermaid labels
         self.fmt = fmt
 
     def tex(self, expr: sp.Basic) -> str:
@@ -135,7 +138,7 @@ class _Writer:
         return "".join(self.fmt.words(run.text) if isinstance(run, Words) else self.fmt.inline(self.tex(run.expr))
                        for run in paragraph.runs)
 
-    def block(self, block: object) -> PrintedParagraph | PrintedDisplay | PrintedTable:
+    def block(self, block: object) -> PrintedParagraph | PrintedDisplay | PrintedTable | PrintedFigure:
         if isinstance(block, Paragraph):
             return PrintedParagraph(self.paragraph(block), block.kind)
         if isinstance(block, Display):
@@ -146,8 +149,9 @@ class _Writer:
             return PrintedTable(tuple(self.paragraph(cell) for cell in block.header),
                                 tuple(tuple(self.cell(cell) for cell in cells) for cells in block.rows), columns,
                                 "longtable" if glossary else "tabular")
-        if isinstance(block, Figure):  # pragma: no cover - no figure kind is laid out yet
-            raise NotImplementedError(block.kind)
+        if isinstance(block, Figure):
+            return PrintedFigure(tikz(block.graph, self.compact), mermaid(block.graph, self.plain),
+                                 self.paragraph(block.caption) if block.caption else "")
         raise TypeError(f"unknown block {block!r}")
 
     def cell(self, paragraph: Paragraph) -> str:

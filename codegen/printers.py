@@ -166,6 +166,8 @@ class DerivationLatexPrinter(LatexPrinter):
         numerator, denominator = expr.args
         if isinstance(numerator, (sp.Symbol, sp.Indexed, Call, FunctionName)):
             top, bottom = self._print(numerator), self._print(denominator)
+            if isinstance(denominator, (sp.Add, sp.Mul)):
+                bottom = _parens(bottom)  # ∂E/∂(x₁w₁)
             if self._settings["fold_partials"]:  # ∂E/∂W in a table cell or beside an arrow
                 return rf"\partial {top} / \partial {bottom}"
             return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"

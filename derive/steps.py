@@ -67,11 +67,43 @@ class Table:
 
 
 @dataclass(frozen=True)
-class Figure:
-    """A drawing: ``kind`` names the layout the renderers know (e.g. ``graph``); ``data`` its content."""
+class Node:
+    """A node of a computational graph at (column, row) of a grid: a value or an operation."""
 
-    kind: str
-    data: object
+    key: str  # an identifier: letters, digits and _
+    label: sp.Basic
+    kind: str  # value | operation
+    column: float
+    row: float
+
+
+@dataclass(frozen=True)
+class Edge:
+    """An edge of a computational graph: what flows forward, and what flows back.
+
+    ``local`` is the local derivative ∂(target)/∂(source) as derived (the other input of a ×,
+    1 for a +, σ′ = a(1 − a)); ``backward`` what arrives at the source: ∂E/∂(source), possibly
+    with its number.
+    """
+
+    source: str
+    target: str
+    forward: sp.Basic
+    local: sp.Basic | None
+    backward: sp.Basic | None
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A drawing: a computational graph, drawn as TikZ in LaTeX and as Mermaid in Markdown."""
+
+    graph: Graph
     caption: Paragraph | None = None
 
 

@@ -69,3 +69,23 @@ def katex_errors(files: list[Path]) -> dict[str, list[dict[str, str]]]:
     for report in reports:
         assert report["blocks"] > 0, f"{report['file']}: no math found"
     return {report["file"]: report["errors"] for report in reports}
+
+
+MMDC = ROOT / "node_modules" / ".bin" / "mmdc"
+PUPPETEER = ROOT / "tests" / "tools" / "puppeteer.json"
+
+
+def render_mermaid(markdown: Path, folder: Path) -> list[Path]:
+    """Render every Mermaid block of ``markdown`` to SVG (mermaid-cli in Debian's chromium); the SVGs."""
+    require("chromium", "apt-get install chromium")
+    if not MMDC.exists():
+        message = "mermaid-cli is not installed (PUPPETEER_SKIP_DOWNLOAD=1 npm ci in the repository)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    out = folder / f"{markdown.stem}.rendered.md"
+    result = subprocess.run([str(MMDC), "-p", str(PUPPETEER), "-i", str(markdown), "-o", str(out), "-e", "svg"],
+                            capture_output=True, text=True, timeout=300, check=False, cwd=folder)
+    output = result.stdout[-500:] + result.stderr[-500:]
+    assert result.returncode == 0, f"mermaid-cli failed on {markdown.name}: {output}"
+    return sorted(folder.glob(f"{markdown.stem}.rendered-*.svg"))

@@ -84,7 +84,7 @@ def test_unknown_key_suggests_the_close_one(tmp_path: Path, capsys: pytest.Captu
 def test_unknown_key_without_a_close_one_lists_the_known_keys(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     message = refused(tmp_path, capsys, edit("inputs = 3", 'inputs = 3\ncolour = "red"'), "colour")
-    assert message == "unknown key (known keys: name, inputs, loss, reduction, dtype, layers, train)"
+    assert message == "unknown key (known keys: name, inputs, loss, reduction, dtype, layers, train, data)"
 
 
 # --- wrong types ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from derive.story import (
     chain,
     dense,
     forward,
+    graph,
     loss,
     notation_table,
     scalar,
@@ -66,10 +67,12 @@ def document(net: NetworkDerivation, language: str = "en", batch: Batch | None =
     (default: the spec's ``[data]``, else a seeded batch)."""
     with i18n.language(language):
         cast = cast_of(net)
+        example = work_example(net, batch)
         sections = [
             notation_table.section(net, cast),
             forward.section(net, cast),
             chain.section(net, cast),
+            graph.section(net, cast, example),
             loss.section(net, cast),
             *activation.sections(net, cast),
             *softmax.sections(net, cast),
@@ -79,6 +82,6 @@ def document(net: NetworkDerivation, language: str = "en", batch: Batch | None =
         else:
             sections += [dense.partials_section(net), dense.sums_section(net, cast)]
         sections += [backprop.section(net, cast), update.section(net, cast),
-                     worked.section(net, cast, work_example(net, batch))]
+                     worked.section(net, cast, example)]
         title = say(_("Backpropagation for {name}"), name=Words(net.spec.name))
     return Document(net.spec.name, net.spec.source, language, net.depth, title, tuple(sections))

@@ -1,0 +1,128 @@
+"""The derivation teaches: a worked example whose gradients agree with central differences, a
+computational graph that compiles (TikZ) and renders (Mermaid), and the same in Japanese."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from codegen import import_module, render_latex, render_markdown
+from codegen.cli import derive_main
+from codegen.data import DataError, load_batch
+from derive import derive_network, load_spec, spec_from_dict
+from derive.story import document
+from derive.story.cast import cast_of
+from derive.story.graph import neuron
+from derive.worked import seeded_batch, work_example
+from tests.rendering import render_mermaid
+from tests.specs import UNSEEN
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def net_of(name: str) -> object:
+    return derive_network(load_spec(ROOT / "examples" / f"{name}.toml"))
+
+
+@pytest.mark.parametrize("name", ["perceptron_and", "xor"])
+def test_the_truth_table_examples_agree_with_central_differences(name: str) -> None:
+    worked = work_example(net_of(name))
+    assert worked.batch.origin == "spec" and worked.A[0].shape == (4, 2)
+    np.testing.assert_array_equal(np.asarray(worked.A[0], dtype=float), [[0, 0], [0, 1], [1, 0], [1, 1]])
+    assert worked.checked == sum(values.size for values in worked.gradients.values())  # every entry
+    assert float(worked.largest_difference()) < 1e-6
+    table = re.findall(r"\$(-?[0-9.]+(?: \\cdot 10\^\{-?\d+\})?)\$ \\\\", render_latex(net_of(name)))
+    assert table, "no difference column"
+
+
+def test_the_worked_numbers_are_the_generated_modules_numbers() -> None:
+    """An independent fact: the generated NumPy module, at the same parameters and batch, in float64."""
+    for spec in [load_spec(path) for path in sorted((ROOT / "examples").glob("*.toml"))] + \
+            [spec_from_dict(spec) for spec in UNSEEN[:8]]:
+        net = derive_network(spec)
+        worked = work_example(net)
+        module = import_module(net)
+        params = {key: np.asarray(value, dtype=float).reshape(module.SHAPES[key])
+                  for key, value in worked.params.items()}
+        X, Y = np.asarray(worked.A[0], dtype=float), np.asarray(worked.batch.Y[:4], dtype=float)
+        loss, grads = module.gradients(params, X, Y)
+        assert loss == pytest.approx(float(worked.E), rel=1e-9), spec.name
+        for key, value in grads.items():
+            np.testing.assert_allclose(np.asarray(worked.gradients[key], dtype=float).reshape(value.shape), value,
+                                       rtol=1e-8, atol=1e-12, err_msg=f"{spec.name} {key}")
+
+
+def test_a_gradient_off_by_a_factor_shows_in_the_check_table() -> None:
+    worked = work_example(net_of("xor"))
+    wrong = {key: value * 1.001 for key, value in worked.gradients.items()}
+    biggest = max(abs(float(w - c)) for key in wrong for w, c in zip(wrong[key].flat, worked.central[key].flat,
+                                                                      strict=True))
+    assert biggest > 1e-6  # the table would show it
+
+
+def test_a_batch_is_seeded_when_the_spec_has_no_data() -> None:
+    net = net_of("softmax_classifier")
+    first, second = work_example(net).batch, work_example(net).batch
+    assert first.origin == "seeded"
+    np.testing.assert_array_equal(first.X, second.X)
+    assert np.all(first.Y.sum(axis=1) == 1)  # one-hot rows for cross_entropy
+    assert seeded_batch(net).X.shape == (4, 4)
+
+
+def test_user_data_from_npz_and_csv(tmp_path: Path) -> None:
+    spec = load_spec(ROOT / "examples" / "softmax_classifier.toml")
+    np.savez(tmp_path / "d.npz", X=np.arange(24.0).reshape(6, 4) / 10, Y=np.array([0, 1, 2, 1, 0, 2]))
+    batch = load_batch(tmp_path / "d.npz", spec)
+    assert batch.X.shape == (4, 4) and batch.Y.tolist()[:2] == [[1, 0, 0], [0, 1, 0]]
+    (tmp_path / "d.csv").write_text("a,b,c,d,label\n0.1,0.2,0.3,0.4,2\n1,2,3,4,0\n")
+    batch = load_batch(tmp_path / "d.csv", spec)
+    assert batch.Y.tolist() == [[0, 0, 1], [1, 0, 0]]
+    (tmp_path / "bad.csv").write_text("a,b,c,d,label\n0.1,0.2,x,0.4,2\n")
+    with pytest.raises(DataError, match=r"bad.csv: row 2, column 'c': not a number"):
+        load_batch(tmp_path / "bad.csv", spec)
+    (tmp_path / "labels.csv").write_text("a,b,c,d,label\n0.1,0.2,0.3,0.4,3\n")
+    with pytest.raises(DataError, match="labels must be integers from 0 to 2"):
+        load_batch(tmp_path / "labels.csv", spec)
+    out = tmp_path / "with_data.md"
+    assert derive_main([str(ROOT / "examples" / "softmax_classifier.toml"), "--data", str(tmp_path / "d.npz"),
+                        "-o", str(out)]) == 0
+    assert r"X = \begin{pmatrix}0 & 0.1 & 0.2 & 0.3 \\ 0.4" in out.read_text()
+
+
+def test_the_neuron_graph_carries_the_derived_local_derivatives() -> None:
+    net = net_of("perceptron_and")
+    graph = neuron(net, cast_of(net), work_example(net))
+    edges = {(edge.source, edge.target): edge for edge in graph.edges}
+    x1, w1 = sp.Symbol("x_1", real=True), sp.Symbol("w_1", real=True)
+    assert edges["w1", "mul1"].local == x1 and edges["x1", "mul1"].local == w1  # the other input
+    assert edges["mul1", "sum"].local == 1 and edges["b", "addb"].local == 1  # an add node passes through
+    a = sp.Symbol("a", real=True)
+    assert sp.simplify(edges["addb", "act"].local - a * (1 - a)) == 0  # σ′ = a(1 − a)
+    worked = work_example(net)
+    assert edges["addb", "act"].forward.rhs.args[0] == pytest.approx(float(worked.Z[0][0, 0]))
+    assert edges["addb", "act"].backward.rhs.args[0] == pytest.approx(float(worked.deltas[0][0, 0]))
+
+
+@pytest.mark.parametrize("name", ["perceptron_and", "xor"])
+def test_the_graph_renders_with_mermaid(name: str, tmp_path: Path) -> None:
+    markdown = tmp_path / f"{name}.md"
+    markdown.write_text(render_markdown(net_of(name)))
+    blocks = markdown.read_text().count("```mermaid")
+    assert blocks == (1 if name == "perceptron_and" else 2)
+    svgs = render_mermaid(markdown, tmp_path)
+    assert len(svgs) == blocks and all("<svg" in svg.read_text() for svg in svgs)
+
+
+def test_the_graph_is_in_the_latex_as_tikz() -> None:
+    tex = render_latex(net_of("perceptron_and"))
+    assert tex.count(r"\begin{tikzpicture}") == 1 and r"\usepackage{tikz}" in tex
+    assert r"\node[operation] (mul1)" in tex and r"$\times\,x_{1}$" in tex
+
+
+def test_every_section_of_the_teaching_document_is_present() -> None:
+    keys = [section.key for section in document(net_of("xor")).sections]
+    assert keys.index("graph") < keys.index("worked") and keys[-1] == "worked"
