@@ -21,12 +21,13 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from codegen.printers import code
-from derive.stable import RowSum, Sigmoid, Softplus
+from codegen.printers import ERF, code, plain_numbers
+from derive.stable import Expm1, Log1p, RowSum, Sigmoid, Softplus
 
 UFUNCS: dict[type, str] = {
     sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs", sp.sign: "np.sign",
-    sp.sin: "np.sin", sp.cos: "np.cos", sp.cosh: "np.cosh", sp.sinh: "np.sinh",
+    sp.sin: "np.sin", sp.cos: "np.cos", sp.cosh: "np.cosh", sp.sinh: "np.sinh", sp.atan: "np.arctan",
+    Log1p: "np.log1p", Expm1: "np.expm1", sp.erf: ERF,
 }
 PAIRWISE: dict[type, str] = {sp.Max: "np.maximum", sp.Min: "np.minimum"}
 
@@ -98,7 +99,7 @@ class InPlace:
         (swish′ = σ(z)(1 + z − zσ(z)) computes σ(z) once, as a hand-writer would.) Common
         numeric factors are pulled out first: 2A − 2Y is evaluated as 2(A − Y).
         """
-        replacements, (reduced,) = sp.cse(sp.factor_terms(expr), optimizations=None)
+        replacements, (reduced,) = sp.cse(sp.factor_terms(plain_numbers(expr)), optimizations=None)
         names: dict[sp.Symbol, sp.Symbol] = {}
         for symbol, subexpression in replacements:
             if subexpression.free_symbols <= self.small:

@@ -70,6 +70,7 @@ class ModelContext:
     backward: tuple[Line, ...]
     backward_uses_n: bool
     train: dict[str, object]
+    uses_erf: bool = False  # whether the module needs its own erf (codegen/templates/erf.py.jinja)
 
 
 class Work:
@@ -125,7 +126,16 @@ def model_context(net: NetworkDerivation, source: str, tool: str, version: str) 
         accuracy=accuracy, layers=layers, work=tuple(work.lines), work_names=_wrapped(work.names),
         output=f"A{last.index}", loss_lines=loss_lines, loss_uses_n=n in net.output.scale.free_symbols,
         backward=backward, backward_uses_n=n in net.output.delta.free_symbols, train=train,
+        uses_erf=_uses_erf(net),
     )
+
+
+def _uses_erf(net: NetworkDerivation) -> bool:
+    """Whether any expression the module evaluates contains erf."""
+    out = net.output
+    printed = [out.delta, out.element_loss, *out.log_forms.values()]
+    printed += [expr for layer in net.layers for expr in (layer.forward, layer.backward) if expr is not None]
+    return any(expr.has(sp.erf) for expr in printed)
 
 
 def _wrapped(names: list[str]) -> str:
@@ -208,9 +218,12 @@ def _sum_of(emitter: InPlace, term: sp.Expr, first: bool) -> None:
     negative = coefficient.could_extract_minus_sign()
     coefficient = -coefficient if negative else coefficient
     prefix = ("E = -" if negative else "E = ") if first else ("E -= " if negative else "E += ")
-    factor = "" if coefficient == 1 else f"{code(coefficient)} * "
+    factor = "" if coefficient == 1 else f"({code(coefficient)}) * " if isinstance(coefficient, sp.Add) \
+        else f"{code(coefficient)} * "
     factors = body.args if isinstance(body, sp.Mul) else (body,)
-    if len(factors) == 1 and isinstance(body, sp.Pow) and body.exp == 2:
+    if body.free_symbols <= SMALL:  # a constant term of ℓ (− log 2 in log cosh), once per entry of Y
+        emitter.emit(f"{prefix}{factor}Y.size" if body == 1 else f"{prefix}{factor}{code(body)} * Y.size")
+    elif len(factors) == 1 and isinstance(body, sp.Pow) and body.exp == 2:
         emitter.with_value(body.base, lambda v: emitter.emit(f"{prefix}{factor}np.vdot({v}, {v})"))
     elif len(factors) == 2 and not any(isinstance(f, sp.Pow) and f.exp.is_negative for f in factors):
         emitter.with_value(factors[0], lambda v: emitter.with_value(

@@ -320,8 +320,12 @@ def latex(expr: sp.Basic, depth: int) -> str:
     return DerivationLatexPrinter({"symbol_names": naming.latex_names(depth)}).doprint(expr)
 
 
+ERF = "_erf"  # the generated module's own erf (NumPy has none); see codegen/templates/erf.py.jinja
+LONG_RATIONAL = 20  # characters of p/q above which a rational prints as the float it evaluates to
+
+
 class ModelNumPyPrinter(NumPyPrinter):
-    """NumPy code that reads like hand-written code: ``np.tanh``, ``np.maximum``."""
+    """NumPy code that reads like hand-written code: ``np.tanh``, ``np.maximum``; erf as ``_erf``."""
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         name = super()._module_format(fqn, register)
@@ -333,6 +337,15 @@ class ModelNumPyPrinter(NumPyPrinter):
 
     def _print_Softplus(self, expr: sp.Expr) -> str:
         return f"np.logaddexp(0, {self._print(expr.args[0])})"
+
+    def _print_Log1p(self, expr: sp.Expr) -> str:
+        return f"np.log1p({self._print(expr.args[0])})"
+
+    def _print_Expm1(self, expr: sp.Expr) -> str:
+        return f"np.expm1({self._print(expr.args[0])})"
+
+    def _print_erf(self, expr: sp.Expr) -> str:
+        return f"{ERF}({self._print(expr.args[0])})"
 
     def _print_RowSum(self, expr: sp.Expr) -> str:
         return f"np.sum({self._print(expr.args[0])}, axis=1, keepdims=True)"
@@ -360,7 +373,19 @@ class ModelNumPyPrinter(NumPyPrinter):
         return super()._print_Pow(expr, rational)
 
     def _print_Rational(self, expr: sp.Rational) -> str:
-        return f"{expr.p}/{expr.q}" if expr.q != 1 else str(expr.p)
+        if expr.q == 1:
+            return str(expr.p)
+        text = f"{expr.p}/{expr.q}"
+        # p/q in Python is the correctly rounded float, so a long one prints as that float (SELU's λα).
+        return text if len(text) <= LONG_RATIONAL else repr(float(expr))
+
+
+def plain_numbers(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with each long rational (SELU's λα, 8790…/5·10³⁰) as the float it rounds to, so
+    that code which factors out common numbers does not multiply by ``2500000000000000``."""
+    def long(number: sp.Basic) -> bool:
+        return isinstance(number, sp.Rational) and number.q != 1 and len(f"{number.p}/{number.q}") > LONG_RATIONAL
+    return expr.replace(long, lambda number: sp.Float(float(number), 17))
 
 
 def code(expr: sp.Basic) -> str:

@@ -7,7 +7,12 @@ as Python (``sympify``/``parse_expr`` call ``eval`` and are never used on user t
 * numbers (ints and decimals, read exactly: ``0.01`` becomes ``1/100``),
 * the variables the caller names (``z`` for an activation; ``a`` and ``y`` for a loss),
 * ``+ - * / **`` and unary ``-``/``+``,
-* the functions ``exp log sqrt tanh sigmoid abs max min``.
+* the functions ``exp log sqrt tanh sigmoid abs max min cosh sinh erf atan log1p expm1
+  softplus`` and the constants ``pi`` and ``e``.
+
+``sigmoid``, ``softplus``, ``log1p`` and ``expm1`` are read as their definitions
+(1/(1 + e^{-u}), log(1 + e^u), log(1 + u), e^u − 1), so SymPy differentiates and simplifies
+them like any other expression; :mod:`derive.stable` chooses how the code evaluates them.
 
 Everything else (attribute access, subscripts, names such as ``__import__``, keywords,
 comparisons, lambdas, strings) is refused with a :class:`~derive.errors.SpecError`.
@@ -36,6 +41,21 @@ def sigmoid_of(u: sp.Expr) -> sp.Expr:
     return 1 / (1 + sp.exp(-u))
 
 
+def softplus_of(u: sp.Expr) -> sp.Expr:
+    """softplus written out, log(1 + e^u)."""
+    return sp.log(1 + sp.exp(u))
+
+
+def log1p_of(u: sp.Expr) -> sp.Expr:
+    """log(1 + u) written out."""
+    return sp.log(1 + u)
+
+
+def expm1_of(u: sp.Expr) -> sp.Expr:
+    """e^u − 1 written out."""
+    return sp.exp(u) - 1
+
+
 def _max(*args: sp.Expr) -> sp.Expr:
     return sp.Max(*args)
 
@@ -54,7 +74,16 @@ FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int]] = {
     "abs": (sp.Abs, 1, 1),
     "max": (_max, 2, 8),
     "min": (_min, 2, 8),
+    "cosh": (sp.cosh, 1, 1),
+    "sinh": (sp.sinh, 1, 1),
+    "erf": (sp.erf, 1, 1),
+    "atan": (sp.atan, 1, 1),
+    "log1p": (log1p_of, 1, 1),
+    "expm1": (expm1_of, 1, 1),
+    "softplus": (softplus_of, 1, 1),
 }
+CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "e": sp.E}
+EXPONENTIAL = frozenset({"exp", "cosh", "sinh", "expm1", "softplus", "sigmoid"})  # built on e^u
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 
@@ -170,6 +199,8 @@ class _Builder:
     def name(self, node: ast.Name) -> sp.Expr:
         if node.id in self.variables:
             return variable(node.id)
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
         if node.id in FUNCTIONS:
             raise self.fail(node, f"'{node.id}' is a function and needs an argument, e.g. {node.id}(...)")
         allowed = ", ".join(self.variables)
@@ -215,7 +246,7 @@ class _Builder:
             wanted = str(least) if least == most else f"{least} to {most}"
             raise self.fail(node, f"{name}() takes {wanted} argument(s), got {len(node.args)}")
         args = [self.build(arg, depth + 1) for arg in node.args]
-        if name == "exp":  # SymPy rewrites exp(c*log(u)) as u**c: the same limits on c as on an exponent
+        if name in EXPONENTIAL:  # SymPy rewrites exp(c*log(u)) as u**c: the same limits on c as on an exponent
             for term in sp.Add.make_args(args[0]):
                 factors = sp.Mul.make_args(term)
                 if any(isinstance(factor, sp.log) for factor in factors):

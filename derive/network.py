@@ -135,7 +135,7 @@ def _output(spec: Spec, last: LayerDerivation) -> OutputDerivation:
     loss = derive_loss(spec.loss)
     c = scale(spec.loss, spec.reduction, spec.outputs)
     names = {naming.a: last.A, naming.y: naming.Y, naming.z: last.Z}
-    gradient = (c * loss.gradient).subs(names)
+    gradient = (c * loss.evaluated_gradient).subs(names)
     softmax = None
     if last.rule.kind == "softmax":
         softmax = derive_softmax(loss)
@@ -148,6 +148,6 @@ def _output(spec: Spec, last: LayerDerivation) -> OutputDerivation:
         product = gradient * last.backward
         delta, form = min((product, sp.cancel(product)), key=lambda e: (sp.count_ops(e), len(str(e)))), "elementwise"
     forms = log_forms(last.rule)
-    element = in_log_domain(loss.element, forms)
+    element = in_log_domain(loss.evaluated, forms)
     used = {symbol: form.subs(naming.z, last.Z) for symbol, form in forms.items() if element.has(symbol)}
     return OutputDerivation(loss, c, gradient, delta, form, element.subs(names), used, softmax)

@@ -2,8 +2,11 @@
 
 ``Sigmoid(u)`` is 1/(1 + e^{-u}) and ``Softplus(u)`` is log(1 + e^{u}); kept whole, the
 code printer evaluates them as ``0.5 + 0.5·tanh(u/2)`` and ``logaddexp(0, u)``, which never
-overflow. :func:`stabilize` rewrites an expression to use them, and :func:`proved_equal`
-is the SymPy proof that the rewrite did not change the function.
+overflow. ``Log1p(u)`` = log(1 + u) and ``Expm1(u)`` = e^u − 1 print as ``np.log1p`` and
+``np.expm1``, exact where 1 + u and e^u − 1 would lose the digits of a small u.
+:func:`stabilize` rewrites an expression to use them (and log cosh u, which overflows for
+|u| > 710, to |u| + log1p(e^{−2|u|}) − log 2), and :func:`proved_equal` is the SymPy proof
+that the rewrite did not change the function.
 """
 
 from __future__ import annotations
@@ -37,6 +40,38 @@ class Softplus(sp.Function):
         return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
 
 
+class Log1p(sp.Function):
+    """log1p(u) = log(1 + u)."""
+
+    def _eval_is_real(self) -> bool | None:
+        return (1 + self.args[0]).is_positive or None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return 1 / (1 + self.args[0])
+
+    def _eval_rewrite_as_log(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.log(1 + u)
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return sp.log(1 + self.args[0])._eval_evalf(prec)
+
+
+class Expm1(sp.Function):
+    """expm1(u) = e^u − 1."""
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.exp(self.args[0])
+
+    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.exp(u) - 1
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return (sp.exp(self.args[0]) - 1)._eval_evalf(prec)
+
+
 class RowSum(sp.Function):
     """Σ_j over the outputs of one sample (a row of an n × J array), kept as one column."""
 
@@ -46,9 +81,25 @@ class RowSum(sp.Function):
 def stabilize(expr: sp.Expr) -> sp.Expr:
     """Rewrite ``expr`` so that it evaluates without overflow, where a rewrite is known.
 
-    ``log(1 + e^u)`` becomes ``Softplus(u)``; an expression whose exponentials all share one
-    argument ±u is rewritten as a polynomial in σ(u) when it is one (e^{-u} = (1 − σ)/σ).
+    ``log(cosh u)`` becomes ``|u| + Log1p(e^{−2|u|}) − log 2`` and ``log(1 + e^u)``
+    becomes ``Softplus(u)``; an expression whose exponentials all share one argument ±u is
+    rewritten as a polynomial in σ(u) when it is one (e^{-u} = (1 − σ)/σ); last, c·e^u − c
+    becomes c·Expm1(u).
     """
+    return _with_expm1(_in_sigmoids(_log_cosh(expr)))
+
+
+def _log_cosh(expr: sp.Expr) -> sp.Expr:
+    """log cosh u = |u| + log(1 + e^{−2|u|}) − log 2: cosh(u) = e^{|u|}(1 + e^{−2|u|})/2."""
+    return expr.replace(lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.cosh),
+                        lambda e: _log_cosh_of(e.args[0].args[0]))
+
+
+def _log_cosh_of(u: sp.Expr) -> sp.Expr:
+    return sp.Abs(u) + Log1p(sp.exp(-2 * sp.Abs(u))) - sp.log(2)
+
+
+def _in_sigmoids(expr: sp.Expr) -> sp.Expr:
     w = sp.Wild("w")
     expr = expr.replace(sp.log(sp.exp(w) + 1), lambda w: Softplus(w))
     exponents = {atom.args[0] for atom in expr.atoms(sp.exp)}
@@ -66,10 +117,52 @@ def stabilize(expr: sp.Expr) -> sp.Expr:
     return tidy(in_s).subs(s, Sigmoid(u))
 
 
+def _with_expm1(expr: sp.Expr) -> sp.Expr:
+    """In every sum, c·e^u together with the constant −c becomes c·Expm1(u) (the first such pair)."""
+    def rewrite(add: sp.Add) -> sp.Expr:
+        constant, terms = add.as_coeff_Add()
+        if constant == 0:
+            return add
+        for term in sp.Add.make_args(terms):
+            coefficient, rest = term.as_coeff_Mul()
+            if isinstance(rest, sp.exp) and coefficient == -constant:
+                return add - term - constant + coefficient * Expm1(rest.args[0])
+        return add
+    return expr.replace(lambda e: isinstance(e, sp.Add), rewrite)
+
+
 def tidy(expr: sp.Expr) -> sp.Expr:
     """The shortest of a few equivalent forms; on a tie the factored one (σ(1 − σ) reads best)."""
     forms = [_positive_factors(sp.factor(expr)), expr, sp.expand(expr)]
     return min(forms, key=lambda form: len(str(form)))
+
+
+def tidy_steps(expr: sp.Expr) -> sp.Expr:
+    """Products that a step or sign function leaves redundant, made plain (identities on all reals):
+    u·sign(u) = |u|, H(u)·max(0, u) = max(0, u) and H(−u)·min(0, u) = min(0, u)."""
+    def rewrite(product: sp.Mul) -> sp.Expr:
+        factors = list(product.args)
+        for factor in list(factors):
+            if isinstance(factor, sp.sign) and factor.args[0] in factors:
+                factors.remove(factor)
+                factors.remove(factor.args[0])
+                factors.append(sp.Abs(factor.args[0]))
+            elif isinstance(factor, sp.Heaviside):
+                u = factor.args[0]
+                if sp.Max(0, u) in factors or sp.Min(0, -u) in factors:
+                    factors.remove(factor)
+        return sp.Mul(*factors)
+    return expr.replace(lambda e: isinstance(e, sp.Mul), rewrite)
+
+
+def factor_in_abs(expr: sp.Expr) -> sp.Expr:
+    """``factor`` with |v| as the generator where v² appears beside it (v² = |v|² for real v):
+    z² + 2|z| + 1 → (|z| + 1)²."""
+    names = {atom: sp.Dummy("t", nonnegative=True) for atom in expr.atoms(sp.Abs)}
+    in_t = expr.subs(names)
+    for atom, t in names.items():
+        in_t = in_t.subs(atom.args[0] ** 2, t**2)
+    return sp.factor(in_t).subs({t: atom for atom, t in names.items()})
 
 
 def _positive_factors(expr: sp.Expr) -> sp.Expr:
@@ -84,8 +177,9 @@ def _positive_factors(expr: sp.Expr) -> sp.Expr:
 
 
 def unstable(expr: sp.Expr) -> sp.Expr:
-    """``expr`` with every named function written out in exponentials."""
-    return expr.replace(Sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(Softplus, lambda u: sp.log(1 + sp.exp(u)))
+    """``expr`` with every named function written out in exponentials and logarithms."""
+    return (expr.replace(Sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(Softplus, lambda u: sp.log(1 + sp.exp(u)))
+            .replace(Log1p, lambda u: sp.log(1 + u)).replace(Expm1, lambda u: sp.exp(u) - 1))
 
 
 def is_zero(expr: sp.Expr) -> bool:
@@ -97,7 +191,38 @@ def _is_zero(expr: sp.Expr) -> bool:
     expr = unstable(expr)
     if expr == 0 or sp.cancel(expr) == 0:
         return True
-    return sp.simplify(expr) == 0 or sp.simplify(expr.rewrite(sp.exp)) == 0
+    if not expr.free_symbols and abs(complex(expr.evalf(30))) > 1e-20:  # a constant: its value settles it
+        return False  # (simplify(log(3)/2 − 1099/2000) would spend seconds in logcombine)
+    if sp.simplify(expr) == 0 or sp.simplify(expr.rewrite(sp.exp)) == 0:
+        return True
+    return _zero_on_both_sides(expr)
+
+
+def _zero_on_both_sides(expr: sp.Expr) -> bool:
+    """Zero where the one argument w of its |·| is positive and where it is negative.
+
+    For a continuous expression (no step or sign function) that is zero everywhere. On each
+    side |w| = ±w; logarithms are then combined, so that log cosh t − t − log(1 + e^{−2t})
+    + log 2 is seen to vanish.
+    """
+    if expr.has(sp.Heaviside, sp.sign, sp.Piecewise):
+        return False
+    arguments = {-w if w.could_extract_minus_sign() else w for w in (atom.args[0] for atom in expr.atoms(sp.Abs))}
+    if len(arguments) != 1:
+        return False
+    (w,) = arguments
+    variable = next((v for v in sorted(w.free_symbols, key=str) if sp.diff(w, v).is_number
+                     and sp.diff(w, v) != 0), None)
+    if variable is None:
+        return False
+    t = sp.Dummy("t", positive=True)
+    slope = sp.diff(w, variable)
+    for side in (t, -t):  # w = side, solved for the variable (w is linear in it)
+        value = variable + (side - w) / slope
+        case = expr.subs(variable, value).rewrite(sp.exp)
+        if not sp.simplify(sp.logcombine(sp.expand_log(case, force=True), force=True)) == 0:
+            return False
+    return True
 
 
 def proved_equal(left: sp.Expr, right: sp.Expr) -> bool:

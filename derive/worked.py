@@ -41,7 +41,7 @@ def _step_function(u: object, at_zero: object = 0.5) -> object:
 
 
 _MPMATH = [{"Sigmoid": lambda u: 1 / (1 + mpmath.exp(-u)), "Softplus": lambda u: mpmath.log(1 + mpmath.exp(u)),
-            "Heaviside": _step_function}, "mpmath"]
+            "Log1p": mpmath.log1p, "Expm1": mpmath.expm1, "Heaviside": _step_function}, "mpmath"]
 
 
 @dataclass(frozen=True)

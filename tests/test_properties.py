@@ -47,6 +47,10 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+_erf = np.vectorize(math.erf, otypes=[float])
+SELU_SCALE, SELU_ALPHA = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717  # PyTorch's
+
+
 ACTIVATION_REFERENCE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sigmoid": _sigmoid,
     "tanh": np.tanh,
@@ -58,15 +62,28 @@ ACTIVATION_REFERENCE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "log(1 + exp(z))": lambda z: np.logaddexp(0.0, z),
     "z**3/3 + z": lambda z: z**3 / 3 + z,
     "softmax": _softmax,
+    "gelu": lambda z: z * (1 + _erf(z / math.sqrt(2))) / 2,
+    "gelu_tanh": lambda z: z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z**3))) / 2,
+    "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+    "selu": lambda z: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0))),
+    "silu": lambda z: z * _sigmoid(z),
+    "mish": lambda z: z * np.tanh(np.logaddexp(0.0, z)),
+    "softsign": lambda z: z / (1 + np.abs(z)),
+    "atan(z) + sinh(z)/4 + log1p(z**2)": lambda z: np.arctan(z) + np.sinh(z) / 4 + np.log1p(z**2),
 }
 HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity", "softplus",
-          "z*sigmoid(z)", "log(1 + exp(z))", "z**3/3 + z"]
-KINKED = {"relu", "leaky_relu"}  # max(z, 0) and max(z, 0.01 z): not differentiable at z = 0
+          "z*sigmoid(z)", "log(1 + exp(z))", "z**3/3 + z", "gelu", "gelu_tanh", "elu", "selu", "silu", "mish",
+          "softsign", "atan(z) + sinh(z)/4 + log1p(z**2)"]
+# Not differentiable at z = 0 (relu, leaky_relu, selu), or f″ jumps there (elu, softsign), so that
+# central differences across 0 are off by more than the tolerance.
+KINKED = {"relu", "leaky_relu", "elu", "selu", "softsign"}
 QUARTIC = "(a - y)**2 / 2 + (a - y)**4"
 OUTPUT_LOSS = [
     ("sigmoid", "bce"), ("sigmoid", "sse"), ("identity", "sse"), ("identity", "mse"), ("tanh", "mse"),
     ("softmax", "cross_entropy"), ("softplus", "sse"), ("identity", QUARTIC), ("tanh", QUARTIC),
+    ("identity", "huber"), ("tanh", "log_cosh"), ("identity", "l1"),
 ]
+LOSS_KINKS = {"l1": 0.0, "huber": 1.0}  # |a − y| where ℓ′ (l1) or ℓ″ (huber) jumps
 
 
 def _reference(spec: dict[str, Any], params: dict[str, np.ndarray],
@@ -95,6 +112,13 @@ def _reference_loss(spec: dict[str, Any], Z: np.ndarray, A: np.ndarray, Y: np.nd
         total = np.sum((A - Y) ** 2) / 2
     elif loss == "mse":
         total = np.sum((A - Y) ** 2) / A.shape[1]
+    elif loss == "huber":
+        d = np.abs(A - Y)
+        total = np.sum(np.where(d <= 1, d**2 / 2, d - 0.5)) / A.shape[1]
+    elif loss == "log_cosh":
+        total = np.sum(np.logaddexp(A - Y, Y - A) - np.log(2)) / A.shape[1]
+    elif loss == "l1":
+        total = np.sum(np.abs(A - Y)) / A.shape[1]
     else:
         assert loss == QUARTIC
         total = np.sum((A - Y) ** 2 / 2 + (A - Y) ** 4)
@@ -183,6 +207,8 @@ def test_gradients_of_random_networks_match_central_differences(spec: dict[str, 
     # inexact (up to 3e-6 at |Z| < 30); within |Z| < 10 the largest error seen in 1500 draws is 5e-7.
     assume(all(np.all(np.abs(Z) < 10) for Z in Zs))
     assume(not _near_a_kink(spec, params, X))
+    if spec["loss"] in LOSS_KINKS:  # a step of ±H in a weight moves A by less than 1e-3 here
+        assume(np.all(np.abs(np.abs(A - Y) - LOSS_KINKS[spec["loss"]]) > 1e-3))
 
     np.testing.assert_allclose(module.forward(params, X), A, rtol=1e-10, atol=1e-12)
     E = module.loss(params, X, Y)
@@ -440,6 +466,7 @@ def test_one_mutation_gives_a_spec_error_naming_its_field(spec: dict[str, Any], 
 
 FORMULA_CHARS = list("az()+-*/._ 0123456789[]'\",")
 FORMULA_WORDS = ["exp", "log", "sqrt", "tanh", "sigmoid", "abs", "max", "min", "z", "a", "y", "**",
+                 "cosh", "sinh", "erf", "atan", "log1p", "expm1", "softplus", "pi", "e",
                  "__import__", "os", "system", "open", "lambda", "eval", "exec", "__class__", "1e12", "1e-12",
                  "#", "\n", '"""', "\\", "\t", "\u00e9"]
 random_text = st.lists(st.one_of(st.sampled_from(FORMULA_CHARS), st.sampled_from(FORMULA_WORDS)),
@@ -448,13 +475,14 @@ random_text = st.lists(st.one_of(st.sampled_from(FORMULA_CHARS), st.sampled_from
 
 def _expressions(variables: list[str]) -> st.SearchStrategy[str]:
     """Well-formed formulas, often with extreme constants, so that SymPy really gets to work."""
-    leaves = st.sampled_from([*variables, "0", "1", "2", "0.5", "-1", "64", "1e12", "1e-12", "0.0"])
+    leaves = st.sampled_from([*variables, "0", "1", "2", "0.5", "-1", "64", "1e12", "1e-12", "0.0", "pi", "e"])
 
     def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         return st.one_of(
             st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**"]), inner)
             .map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-            st.tuples(st.sampled_from(["exp", "log", "sqrt", "tanh", "sigmoid", "abs", "-"]), inner)
+            st.tuples(st.sampled_from(["exp", "log", "sqrt", "tanh", "sigmoid", "abs", "-", "cosh", "sinh", "erf",
+                                       "atan", "log1p", "expm1", "softplus"]), inner)
             .map(lambda t: f"{t[0]}({t[1]})"),
             st.tuples(st.sampled_from(["max", "min"]), inner, inner).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
         )

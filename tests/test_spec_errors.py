@@ -157,13 +157,13 @@ def test_unknown_activation_suggests_the_close_one(tmp_path: Path, capsys: pytes
 def test_unknown_activation_without_a_close_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     message = refused(tmp_path, capsys, edit(HIDDEN, 'activation = "swoosh"'), "layers[0].activation")
     assert message == ("unknown activation 'swoosh'; expected one of sigmoid, tanh, relu, leaky_relu, identity, "
-                       "softplus, softmax or a formula in z")
+                       "softplus, softmax, gelu, gelu_tanh, elu, selu, silu, mish, softsign or a formula in z")
 
 
 @pytest.mark.parametrize(("name", "hint"), [("cross_entropi", " (did you mean 'cross_entropy'?)"), ("hinge", "")])
 def test_unknown_loss(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, hint: str) -> None:
     message = refused(tmp_path, capsys, edit('loss = "sse"', f'loss = "{name}"'), "loss")
-    expected = "expected one of sse, mse, bce, cross_entropy or a formula in a and y"
+    expected = "expected one of sse, mse, bce, cross_entropy, huber, log_cosh, l1 or a formula in a and y"
     assert message == f"unknown loss '{name}'{hint}; {expected}"
 
 
@@ -209,7 +209,8 @@ def test_activation_that_does_not_depend_on_z(tmp_path: Path, capsys: pytest.Cap
 @pytest.mark.parametrize(("formula", "reason"), [
     ("z.real", "attribute access is not allowed at column 1"),
     ("z[0]", "subscripting is not allowed at column 1"),
-    ("sin(z)", "unknown function 'sin' (allowed: exp, log, sqrt, tanh, sigmoid, abs, max, min)"),
+    ("sin(z)", "unknown function 'sin' (allowed: exp, log, sqrt, tanh, sigmoid, abs, max, min, cosh, sinh, erf, "
+               "atan, log1p, expm1, softplus)"),
     ("exp(z, 2)", "exp() takes 1 argument(s), got 2"),
     ("2*exp", "'exp' is a function and needs an argument, e.g. exp(...) at column 3 of formula '2*exp'"),
     ("z^2", "'^' is not a power in formulas; write ** (e.g. z**2)"),
