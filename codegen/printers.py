@@ -18,6 +18,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from derive import naming
 from derive.notation import Call, FunctionName
+from derive.stable import Expm1
 
 
 def _unevaluated(expr: sp.Mul) -> bool:
@@ -77,10 +78,24 @@ class DerivationLatexPrinter(LatexPrinter):
         power = f"^{{{exp}}}" if exp else ""
         return f"{name}{power}" + _parens(self._print(expr.args[0]))
 
+    def _print_Expm1(self, expr: sp.Expr, exp: object = None) -> str:
+        text = f"e^{{{self._print(expr.args[0])}}} - 1"  # expm1(u), as a reader writes it
+        return f"{_parens(text)}^{{{exp}}}" if exp else text
+
+    def _print_Log1p(self, expr: sp.Expr, exp: object = None) -> str:
+        name = rf"\log^{{{exp}}}" if exp else r"\log"
+        return name + _parens(self._print(1 + expr.args[0]))
+
     def _print_RowSum(self, expr: sp.Expr) -> str:
         return rf"\sum_{{c'}} {self.parenthesize(expr.args[0], PRECEDENCE['Mul'], strict=True)}"
 
     _default_settings: ClassVar[dict[str, object]] = {**LatexPrinter._default_settings, "fold_partials": False}
+
+    def parenthesize(self, item: sp.Basic, level: int, is_neg: bool = False, strict: bool = False) -> str:
+        if isinstance(item, Expm1):  # printed as the sum e^u − 1
+            return _parens(self._print(item)) if level > PRECEDENCE["Add"] or (level == PRECEDENCE["Add"]
+                                                                                and not strict) else self._print(item)
+        return super().parenthesize(item, level, is_neg, strict)
 
     def _add_parens(self, s: str) -> str:
         return _parens(s)
@@ -346,6 +361,14 @@ class ModelNumPyPrinter(NumPyPrinter):
 
     def _print_erf(self, expr: sp.Expr) -> str:
         return f"{ERF}({self._print(expr.args[0])})"
+
+    def _print_Expm1(self, expr: sp.Expr, exp: object = None) -> str:
+        text = f"e^{{{self._print(expr.args[0])}}} - 1"  # expm1(u), as a reader writes it
+        return f"{_parens(text)}^{{{exp}}}" if exp else text
+
+    def _print_Log1p(self, expr: sp.Expr, exp: object = None) -> str:
+        name = rf"\log^{{{exp}}}" if exp else r"\log"
+        return name + _parens(self._print(1 + expr.args[0]))
 
     def _print_RowSum(self, expr: sp.Expr) -> str:
         return f"np.sum({self._print(expr.args[0])}, axis=1, keepdims=True)"

@@ -21,7 +21,7 @@ SUBSCRIPT = str.maketrans("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆�
 GREEK = {r"\sigma": "σ", r"\delta": "δ", r"\eta": "η", r"\mu": "μ", r"\varphi": "φ", r"\ell": "ℓ", r"\theta": "θ",
          r"\beta": "β", r"\varepsilon": "ε", r"\mathbf{1}": "𝟏", r"\tanh": "tanh", r"\nabla": "∇", r"\Delta": "Δ",
          r"\tilde{Z}": "Z̃", r"\hat{M}": "M̂", r"\hat{V}": "V̂",
-         r"\times": "×", r"\cdot": "·"}
+         r"\times": "×", r"\cdot": "·", r"\lambda": "λ", r"\alpha": "α"}
 
 
 def from_latex_name(text: str) -> str:
@@ -45,7 +45,9 @@ class UnicodePrinter(StrPrinter):
         self.names = {symbol: from_latex_name(text) for symbol, text in naming.latex_names(depth).items()}
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
-        return self.names.get(expr, from_latex_name(expr.name))
+        if expr in self.names:
+            return self.names[expr]
+        return from_latex_name("\\" + expr.name if "\\" + expr.name in GREEK else expr.name)
 
     def _print_Dummy(self, expr: sp.Dummy) -> str:
         return self._print_Symbol(expr)

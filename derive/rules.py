@@ -35,6 +35,7 @@ class ActivationRule:
     init: Init = "xavier"
     kind: Literal["elementwise", "softmax"] = "elementwise"
     kink: str = ""  # which value f′ takes where f is not differentiable, for the derivation to state
+    constants: tuple[tuple[str, str], ...] = ()  # named constants of the formula: (Greek name, exact decimal)
 
     def definition(self, field: str = "activation") -> sp.Expr:
         """f(z) as a SymPy expression (for softmax: the numerator exp(z))."""
@@ -91,7 +92,8 @@ register_activation(ActivationRule("elu", "max(z, 0) + expm1(min(z, 0))", r"\ope
 register_activation(ActivationRule("selu", f"{SELU_SCALE}*(max(z, 0) + {SELU_ALPHA}*expm1(min(z, 0)))",
                                    r"\operatorname{SELU}",
                                    kink="selu′(0) = λα ≈ 1.7581: the slope from the left, as PyTorch takes it "
-                                        "(the slope from the right is λ ≈ 1.0507)"))
+                                        "(the slope from the right is λ ≈ 1.0507)",
+                                   constants=(("lambda", SELU_SCALE), ("alpha", SELU_ALPHA))))
 register_activation(ActivationRule("silu", "z*sigmoid(z)", r"\operatorname{SiLU}", init="he"))
 register_activation(ActivationRule("mish", "z*tanh(softplus(z))", r"\operatorname{Mish}", init="he"))
 register_activation(ActivationRule("softsign", "z/(1 + abs(z))", r"\operatorname{softsign}",

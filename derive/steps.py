@@ -157,3 +157,23 @@ def row(lhs: sp.Basic | None, *rhs: sp.Basic, relation: str = "=") -> Row:
 
 def display(*rows: Row) -> Display:
     return Display(tuple(rows))
+
+
+def substituted(block: Block, mapping: dict[sp.Expr, sp.Expr]) -> Block:
+    """``block`` with ``mapping`` applied to every formula in it (e.g. a rule's constants by name)."""
+    if not mapping:
+        return block
+
+    def math(expr: sp.Basic | None) -> sp.Basic | None:
+        return None if expr is None else expr.xreplace(mapping)
+
+    if isinstance(block, Paragraph):
+        return Paragraph(tuple(Math(math(run.expr)) if isinstance(run, Math) else run for run in block.runs),
+                         block.kind)
+    if isinstance(block, Display):
+        return Display(tuple(Row(math(r.lhs), tuple(math(side) for side in r.rhs), r.relation) for r in block.rows))
+    if isinstance(block, Figure):
+        edges = tuple(Edge(e.source, e.target, math(e.forward), math(e.local), math(e.backward))
+                      for e in block.graph.edges)
+        return Figure(Graph(block.graph.nodes, edges), block.caption)
+    return block

@@ -18,8 +18,9 @@ from __future__ import annotations
 import sympy as sp
 
 from derive import naming
+from derive.elementwise import at_kinks
 from derive.loss import n
-from derive.network import NetworkDerivation
+from derive.network import LayerDerivation, NetworkDerivation
 from derive.stable import RowSum, unstable
 
 
@@ -150,7 +151,9 @@ def is_rational_zero(expr: sp.Expr, sides: frozenset[sp.Symbol] = frozenset()) -
             return exp_of(function.args[0])
         return others.setdefault(function, sp.Dummy("g"))
 
-    flat = unstable(expr).replace(lambda e: isinstance(e, sp.Function), generator)
+    hyperbolic = (sp.tanh, sp.sinh, sp.cosh)  # tanh = sinh/cosh: one generator, e^u, for all three
+    flat = unstable(expr).replace(lambda e: isinstance(e, hyperbolic), lambda e: e.rewrite(sp.exp))
+    flat = flat.replace(lambda e: isinstance(e, sp.Function), generator)
     numerator, _ = sp.fraction(sp.together(flat))
     numerator = sp.expand(numerator)
     if sides:  # a side symbol is 0 or 1, so s**k = s
@@ -170,11 +173,20 @@ def _deltas(net: NetworkDerivation, As: list[sp.Matrix], Zs: list[sp.Matrix], Ws
     deltas = [delta]
     for layer in reversed(net.layers[:-1]):
         l = layer.index
-        assert layer.backward is not None
-        back = _fill(unstable(layer.backward), layer.A, layer.Z, As[l], Zs[l - 1], Y)
+        back = _fill(unstable(_slope(layer)), layer.A, layer.Z, As[l], Zs[l - 1], Y)
         delta = (deltas[0] * Ws[l].T).multiply_elementwise(back)
         deltas.insert(0, delta)
     return deltas
+
+
+def _slope(layer: LayerDerivation) -> sp.Expr:
+    """f′ as the code evaluates it; where that is written in the output through |A| or sign(A)
+    (softsign′ = (|A| − 1)²), f′ in Z instead, whose equality with it SymPy proved when deriving it:
+    the sign of A as a function of Z is not something the side symbols can follow."""
+    assert layer.backward is not None and layer.elementwise is not None
+    if layer.A in layer.backward.free_symbols and layer.backward.has(sp.Abs, sp.sign):
+        return at_kinks(layer.elementwise.simplified).subs(naming.z, layer.Z)
+    return layer.backward
 
 
 def _fill(expr: sp.Expr, A: sp.Symbol, Z: sp.Symbol, As: sp.Matrix, Zs: sp.Matrix, Y: sp.Matrix) -> sp.Matrix:

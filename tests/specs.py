@@ -19,19 +19,21 @@ FORMULA_ACTIVATIONS = [
 FORMULA_LOSSES = ["(a - y)**2/2 + (a - y)**4", "log(1 + (a - y)**2)"]
 OUTPUT_LOSS = [("sigmoid", "bce"), ("sigmoid", "sse"), ("identity", "mse"), ("softmax", "cross_entropy"),
                ("tanh", "mse"), ("softmax", "sse"), ("softplus", "sse"), ("identity", FORMULA_LOSSES[0]),
-               ("sigmoid", FORMULA_LOSSES[1])]
+               ("sigmoid", FORMULA_LOSSES[1]), ("identity", "huber"), ("tanh", "log_cosh"), ("identity", "l1")]
 HIDDEN = [name for name, rule in ACTIVATIONS.items() if rule.kind == "elementwise"] + FORMULA_ACTIVATIONS
 OPTIMIZERS = ["gd", "sgd", "momentum", "adam"]
 
 
-def unseen_specs(count: int = 18, seed: int = 2026) -> list[dict[str, Any]]:
+def unseen_specs(count: int = 24, seed: int = 2026) -> list[dict[str, Any]]:
     """``count`` specs: the first ones cover every output/loss pair and every hidden activation."""
     rng = random.Random(seed)
     specs = []
+    cycle = 0  # hidden layers take the activations in turn, so every one appears
     for index in range(count):
         depth = 1 + index % 6
         output, loss = OUTPUT_LOSS[index % len(OUTPUT_LOSS)]
-        hidden = [HIDDEN[(index * 3 + offset) % len(HIDDEN)] for offset in range(depth - 1)]
+        hidden = [HIDDEN[(cycle + offset) % len(HIDDEN)] for offset in range(depth - 1)]
+        cycle += depth - 1
         layers = [{"units": rng.randint(1, 9), "activation": activation} for activation in hidden]
         layers.append({"units": rng.randint(2, 4) if output == "softmax" else rng.randint(1, 3),
                        "activation": output})

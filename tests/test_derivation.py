@@ -72,6 +72,10 @@ CASES = [
     ("leaky_relu", "leaky_relu", "mse", "mean", 2),
     ("abs(z)", "sigmoid", "bce", "sum", 2),
     ("max(z, 0, 1 - z)", "identity", "sse", "sum", 2),
+    ("softsign", "identity", "sse", "sum", 1),  # f′ in the output through |A|: proved in z
+    ("tanh", "identity", "log_cosh", "mean", 2),  # tanh against sinh/cosh
+    ("elu", "identity", "huber", "sum", 2),
+    ("selu", "identity", "l1", "mean", 2),
 ]
 
 

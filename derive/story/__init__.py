@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from derive import i18n
 from derive.i18n import _
 from derive.network import NetworkDerivation
-from derive.steps import Paragraph, Section, Words, say
+from derive.steps import Paragraph, Section, Words, say, substituted
 from derive.story import (
     activation,
     backprop,
@@ -83,5 +83,8 @@ def document(net: NetworkDerivation, language: str = "en", batch: Batch | None =
             sections += [dense.partials_section(net), dense.sums_section(net, cast)]
         sections += [backprop.section(net, cast), update.section(net, cast),
                      worked.section(net, cast, example)]
+        if cast.constants:  # named constants (SELU's λ, α) by name everywhere, not as 31-digit fractions
+            sections = [replace(section, blocks=tuple(substituted(block, cast.constants) for block in section.blocks))
+                        for section in sections]
         title = say(_("Backpropagation for {name}"), name=Words(net.spec.name))  # 誤差逆伝播法
     return Document(net.spec.name, net.spec.source, language, net.depth, title, tuple(sections))

@@ -124,6 +124,14 @@ def _why(f: FunctionName, d: ElementwiseDerivation) -> list[Block]:
     elif d.named is not None:
         blocks.append(say(_("SymPy proved the last two forms equal for every real {z}: the derivative of {f} is "
                             "itself an activation."), z=z, f=f))
+    elif d.backward.has(sp.Heaviside) and (slopes := one_sided_slopes(d.backward)) is not None \
+            and slopes[1] == slopes[2]:
+        point, left = slopes[0], slopes[1]
+        blocks.append(say(_("At {kink} the two pieces meet with the same slope, {left}, from the left and from the "
+                            "right: the derivative exists there, and the step function only says which piece's "
+                            "formula gives it ({choice})."),
+                          kink=sp.Eq(z, point, evaluate=False), left=left,
+                          choice=sp.Eq(Call(STEP, 0), 0, evaluate=False)))
     elif d.backward.has(sp.Heaviside) and (slopes := one_sided_slopes(d.backward)) is not None:
         point, left, right = slopes
         blocks.append(say(_("At {kink} the slopes from the left and from the right, {left} and {right}, differ, and "

@@ -7,6 +7,7 @@ affine map of the block diagram. The loss is SSE, MSE, BCE, CE, or ℓ-sum for a
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -30,6 +31,7 @@ class Cast:
     functions: dict[str, FunctionName]  # activation rule name → its function name
     loss: FunctionName
     formulas: tuple[ActivationRule, ...]  # activations given as formulas, in order of appearance
+    constants: dict[sp.Expr, sp.Expr]  # the rules' named constants (SELU's λ, α), value → name
 
     def of(self, rule: ActivationRule) -> FunctionName:
         return self.functions[rule.name]
@@ -52,7 +54,10 @@ def cast_of(net: NetworkDerivation) -> Cast:
         else:
             functions[rule.name] = FunctionName(rule.latex)
     loss = FunctionName(net.spec.loss.latex) if LOSSES.get(net.spec.loss.name) == net.spec.loss else FORMULA_LOSS
-    return Cast(functions, loss, tuple(formulas))
+    constants: dict[sp.Expr, sp.Expr] = {}
+    for layer in net.layers:
+        constants.update(constant_symbols(layer.rule))
+    return Cast(functions, loss, tuple(formulas), constants)
 
 
 def entries(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], row: sp.Symbol = naming.k,
@@ -76,3 +81,26 @@ def entries(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], row: sp.Symbol = nami
 
 def applied(name: FunctionName, argument: sp.Basic) -> Call:
     return Call(name, argument)
+
+
+def constant_symbols(rule: ActivationRule) -> dict[sp.Expr, sp.Expr]:
+    """A rule's named constants as the document writes them: λ for 1.0507…, and products such as λα.
+
+    SymPy multiplies constants out (λ(max(z, 0) + α(e^z − 1)) has the term λα(e^z − 1)), so every
+    product of the named constants is mapped too, with either sign.
+    """
+    # as the formula parser reads a decimal literal: the exact value of the nearest double
+    named = [(sp.Symbol(name, positive=True), sp.Rational(repr(float(value)))) for name, value in rule.constants]
+    mapping: dict[sp.Expr, sp.Expr] = {}
+    for size in range(1, len(named) + 1):
+        for subset in itertools.combinations(named, size):
+            value = sp.Mul(*(number for _, number in subset))
+            symbol = sp.Mul(*(name for name, _ in subset))
+            mapping[value], mapping[-value] = symbol, -symbol
+    return mapping
+
+
+def shown(rule: ActivationRule, expr: sp.Expr) -> sp.Expr:
+    """``expr`` with the rule's constants written by name (λ, α), as the document shows it."""
+    mapping = constant_symbols(rule)
+    return expr.xreplace(mapping) if mapping else expr

@@ -39,3 +39,28 @@ def one_sided_slopes(derivative: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr] | 
             return None
         sides.append(side)
     return point, sides[0], sides[1]
+
+
+def jump(derivative: sp.Expr, variable: sp.Symbol) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr] | None:
+    """(point, value left of it, value right of it, value taken at it) where ``derivative`` jumps.
+
+    Only for a derivative whose steps and signs all switch where one argument, linear in
+    ``variable`` and rising with it, is 0 (|a − y| for l1: at a = y, from −1 to 1, taking sign(0) = 0);
+    None otherwise, or where both sides agree.
+    """
+    atoms = derivative.atoms(sp.Heaviside, sp.sign)
+    arguments = {atom.args[0] for atom in atoms}
+    if len(arguments) != 1:
+        return None
+    (argument,) = arguments
+    if not argument.is_polynomial(variable) or sp.degree(argument, variable) != 1 \
+            or not sp.diff(argument, variable).is_positive:
+        return None
+    point = sp.solve(argument, variable)[0]
+    sides = []
+    for heaviside, sign in ((0, -1), (1, 1)):
+        value = derivative.replace(sp.Heaviside, lambda *args, v=heaviside: sp.Integer(v))
+        sides.append(sp.simplify(value.replace(sp.sign, lambda *args, v=sign: sp.Integer(v)).subs(variable, point)))
+    if sides[0] == sides[1]:
+        return None
+    return point, sides[0], sides[1], derivative.subs(variable, point)

@@ -7,11 +7,12 @@ import sympy as sp
 from derive import naming
 from derive.forms import oriented
 from derive.i18n import _
-from derive.loss import display_scale
+from derive.loss import LossDerivation, display_scale
 from derive.network import NetworkDerivation
 from derive.notation import Call, Evaluated, Partial, Scaled
 from derive.steps import Block, Paragraph, Section, display, row, say
 from derive.story.cast import ELL, Cast
+from derive.story.kinks import jump
 from derive.story.names import loss_name
 
 a, y = naming.a, naming.y
@@ -62,6 +63,7 @@ def section(net: NetworkDerivation, cast: Cast) -> Section:
                           wrong=sp.Eq(Partial(naming.E, naming.A(net.depth)),
                                       Scaled(split[0], sp.Sum(naming.A(net.depth) - naming.Y, (naming.k, 1, naming.n))),
                                       evaluate=False)))
+    blocks += _how_evaluated(derived, ell, dl_da)
     c = display_scale(spec.loss, spec.reduction)
     L = naming.A(net.depth)
     at = (sp.Eq(a, naming.entry(L, naming.k, naming.j)), sp.Eq(y, naming.entry(naming.Y, naming.k, naming.j)))
@@ -74,6 +76,22 @@ def section(net: NetworkDerivation, cast: Cast) -> Section:
                               Scaled(c, evaluated) if c != 1 else evaluated, product)))
     title = say(_("{dEdA}: the loss function, {name}"), dEdA=Partial(naming.E, L), name=loss_name(spec.loss))
     return Section("loss", title, tuple(blocks))
+
+
+def _how_evaluated(derived: LossDerivation, ell: sp.Basic, dl_da: sp.Basic) -> list[Block]:
+    """The kink of ∂ℓ/∂a and the value taken there; the stable form in which the code evaluates ℓ."""
+    blocks: list[Block] = []
+    if (kink := jump(derived.evaluated_gradient, a)) is not None:
+        point, left, right, taken = kink
+        blocks.append(say(_("At {point} the derivative jumps from {left} to {right} and does not exist there; this "
+                            "document and the generated code take {taken}, the subgradient PyTorch uses."),
+                          point=sp.Eq(a, point, evaluate=False), left=left, right=right,
+                          taken=sp.Eq(dl_da, taken, evaluate=False)))
+    if derived.evaluated != derived.element:
+        blocks.append(say(_("The generated code evaluates {ell} in a form that SymPy proved equal and that does not "
+                            "overflow for large {d}:"), ell=ell, d=sp.Abs(a - y)))
+        blocks.append(display(row(ell, derived.evaluated)))
+    return blocks
 
 
 def _entry_words(net: NetworkDerivation, c: sp.Expr, dl_da: sp.Expr) -> Paragraph:

@@ -12,6 +12,9 @@ def loss_name(rule: LossRule) -> str:
         "mse": _("the mean squared error"),
         "bce": _("the binary cross-entropy"),
         "cross_entropy": _("the cross-entropy"),
+        "huber": _("the Huber loss"),
+        "log_cosh": _("the log-cosh loss"),
+        "l1": _("the mean absolute error (L1)"),
     }
     if LOSSES.get(rule.name) != rule:
         return _("a loss given as a formula")
@@ -27,6 +30,13 @@ def activation_name(rule: ActivationRule) -> str:
         "identity": _("the identity function"),
         "softplus": _("the softplus function"),
         "softmax": _("the softmax function"),
+        "gelu": _("the GELU function"),
+        "gelu_tanh": _("the GELU function in its tanh approximation"),
+        "elu": _("the ELU function"),
+        "selu": _("the SELU function"),
+        "silu": _("the SiLU function (swish)"),
+        "mish": _("the Mish function"),
+        "softsign": _("the softsign function"),
     }
     if ACTIVATIONS.get(rule.name) != rule:
         return _("an activation given as a formula")

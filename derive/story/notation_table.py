@@ -76,6 +76,13 @@ def section(net: NetworkDerivation, cast: Cast) -> Section:
                      say(_("the activation of layer {layers}, given as a formula: {definition}"),
                          layers=Listing(*layers),
                          definition=sp.Eq(Call(cast.of(rule), naming.z), rule.definition(), evaluate=False))))
+    for layer_rule in dict.fromkeys(layer.rule for layer in net.layers):
+        if layer_rule.constants:
+            symbols = [sp.Symbol(name, positive=True) for name, _value in layer_rule.constants]
+            values = [sp.Eq(symbol, sp.Float(repr(float(value)), 17), evaluate=False)
+                      for symbol, (_name, value) in zip(symbols, layer_rule.constants, strict=True)]
+            rows.append((Listing(*symbols), say(_("the constants of {f}: {values}"), f=cast.of(layer_rule),
+                                                values=Listing(*values))))
     if net.output.softmax is not None:
         rows.append((Listing(naming.c, naming.c2), say(_("classes, {range}: the {K} outputs of the softmax layer"),
                                                        range=Span(naming.c, 1, naming.K),
