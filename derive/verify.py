@@ -151,8 +151,10 @@ def is_rational_zero(expr: sp.Expr, sides: frozenset[sp.Symbol] = frozenset()) -
             return exp_of(function.args[0])
         return others.setdefault(function, sp.Dummy("g"))
 
-    hyperbolic = (sp.tanh, sp.sinh, sp.cosh)  # tanh = sinh/cosh: one generator, e^u, for all three
-    flat = unstable(expr).replace(lambda e: isinstance(e, hyperbolic), lambda e: e.rewrite(sp.exp))
+    flat = unstable(expr)
+    hyperbolic = (sp.tanh, sp.sinh, sp.cosh)
+    if len({type(atom) for atom in flat.atoms(*hyperbolic)}) > 1:  # tanh = sinh/cosh: one generator, e^u
+        flat = flat.replace(lambda e: isinstance(e, hyperbolic), lambda e: e.rewrite(sp.exp))
     flat = flat.replace(lambda e: isinstance(e, sp.Function), generator)
     numerator, _ = sp.fraction(sp.together(flat))
     numerator = sp.expand(numerator)
