@@ -16,6 +16,7 @@ first steps by hand.
 
 from __future__ import annotations
 
+import contextvars
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ ROWS = 4
 H = mpmath.mpf("1e-4")
 DIGITS = 30
 MAX_CHECKED = 300  # central differences for at most this many entries (a seeded sample beyond)
+MAX_EXACT = 5000  # parameters up to which the example is computed with 30 digits; beyond, in float64
 
 
 def _step_function(u: object, at_zero: object = 0.5) -> object:
@@ -42,6 +44,9 @@ def _step_function(u: object, at_zero: object = 0.5) -> object:
 
 _MPMATH = [{"Sigmoid": lambda u: 1 / (1 + mpmath.exp(-u)), "Softplus": lambda u: mpmath.log(1 + mpmath.exp(u)),
             "Log1p": mpmath.log1p, "Expm1": mpmath.expm1, "Heaviside": _step_function}, "mpmath"]
+_NUMPY = [{"Sigmoid": lambda u: 0.5 + 0.5 * np.tanh(0.5 * u), "Softplus": lambda u: np.logaddexp(0, u),
+           "Log1p": np.log1p, "Expm1": np.expm1, "RowSum": lambda u: np.sum(u, axis=1, keepdims=True)}, "numpy"]
+_EXACT: contextvars.ContextVar[bool] = contextvars.ContextVar("exact", default=True)
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,18 @@ def seeded_params(net: NetworkDerivation, attempt: int = 0) -> dict[str, np.ndar
 
 
 def work_example(net: NetworkDerivation, batch: Batch | None = None) -> WorkedExample:
-    """The worked example of ``net`` on ``batch`` (default: the spec's data, else a seeded batch)."""
-    with mpmath.workdps(DIGITS):
-        return _work_example(net, batch)
+    """The worked example of ``net`` on ``batch`` (default: the spec's data, else a seeded batch).
+
+    Up to :data:`MAX_EXACT` parameters every number has 30 significant digits (the same on every
+    machine); a larger network is computed in float64, which keeps the document quick to make.
+    """
+    parameters = sum((layer.fan_in + 1) * layer.fan_out for layer in net.layers)
+    token = _EXACT.set(parameters <= MAX_EXACT)
+    try:
+        with mpmath.workdps(DIGITS):
+            return _work_example(net, batch)
+    finally:
+        _EXACT.reset(token)
 
 
 def _work_example(net: NetworkDerivation, batch: Batch | None) -> WorkedExample:
@@ -116,7 +130,7 @@ def _work_example(net: NetworkDerivation, batch: Batch | None) -> WorkedExample:
             break
     n = X.shape[0]
     out, last = net.output, net.layers[-1]
-    values = {last.A: As[-1], naming.Y: Y, last.Z: Zs[-1], naming.n: mpmath.mpf(n)}
+    values = {last.A: As[-1], naming.Y: Y, last.Z: Zs[-1], naming.n: _number(n)}
     output_gradient = _evaluate(out.gradient, values)
     deltas = [_evaluate(out.delta, values)]
     slopes: list[np.ndarray | None] = [None if last.backward is None else _evaluate(last.backward, values)]
@@ -183,6 +197,10 @@ def _evaluate(expr: sp.Expr, values: dict[sp.Symbol, object]) -> np.ndarray:
     if missing:
         raise KeyError(f"no value for {missing}")
     shape = next(np.shape(value) for value in values.values() if np.ndim(value) == 2)
+    if not _EXACT.get():
+        function = sp.lambdify(symbols, expr, modules=_NUMPY)
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(function(*(values[symbol] for symbol in symbols)), shape).astype(float)
     arrays = [np.broadcast_to(np.asarray(values[symbol], dtype=object), shape) for symbol in symbols]
     function = _compiled(expr, symbols)
     result = np.empty(shape, dtype=object)
@@ -227,8 +245,15 @@ def _activation(definition: sp.Expr, Z: np.ndarray) -> np.ndarray:
 
 
 def _exact(array: np.ndarray) -> np.ndarray:
-    """One-decimal numbers as exact mpmath numbers (0.1 is 1/10, not its nearest double)."""
+    """One-decimal numbers as exact mpmath numbers (0.1 is 1/10, not its nearest double); float64 for a large net."""
+    if not _EXACT.get():
+        return np.asarray(array, dtype=float)
     return np.vectorize(lambda value: mpmath.mpf(sp.Rational(repr(float(value)))), otypes=[object])(array)
+
+
+def _number(value: object) -> object:
+    """A number (the batch size, η, ε) in the arithmetic of the example."""
+    return mpmath.mpf(sp.Rational(repr(value))) if _EXACT.get() else float(value)
 
 
 def _forward(net: NetworkDerivation, params: dict[str, np.ndarray], X: np.ndarray,
@@ -239,7 +264,8 @@ def _forward(net: NetworkDerivation, params: dict[str, np.ndarray], X: np.ndarra
         Z = As[-1] @ params[f"W{layer.index}"] + params[f"b{layer.index}"]
         Zs.append(Z)
         if layer.elementwise is None:  # softmax, from its definition
-            e = np.vectorize(mpmath.exp, otypes=[object])(Z)
+            e = np.vectorize(mpmath.exp, otypes=[object])(Z) if _EXACT.get() else np.exp(Z - Z.max(axis=1,
+                                                                                                  keepdims=True))
             As.append(e / e.sum(axis=1, keepdims=True))
         else:
             form = layer.elementwise.definition if definitions else layer.elementwise.forward
@@ -251,7 +277,8 @@ def _loss(net: NetworkDerivation, A: np.ndarray, Y: np.ndarray) -> float:
     """E from the element loss's definition: c Σ_k Σ_j ℓ(A_kj, Y_kj)."""
     element = net.output.loss.element
     values = _evaluate(element.subs({naming.a: naming.A(0), naming.y: naming.Y}), {naming.A(0): A, naming.Y: Y})
-    scale = mpmath.mpf(sp.Rational(net.output.scale.subs(naming.n, A.shape[0])))
+    scale = sp.Rational(net.output.scale.subs(naming.n, A.shape[0]))
+    scale = mpmath.mpf(scale) if _EXACT.get() else float(scale)
     return scale * np.sum(values)
 
 
@@ -268,10 +295,11 @@ def _central_differences(net: NetworkDerivation, params: dict[str, np.ndarray], 
 
     for key, index in entries:
         shifted = {name: value.copy() for name, value in params.items()}
-        shifted[key][index] += H
+        h = H if _EXACT.get() else float(H)
+        shifted[key][index] += h
         up = loss(shifted)
-        shifted[key][index] -= 2 * H
-        central[key][index] = (up - loss(shifted)) / (2 * H)
+        shifted[key][index] -= 2 * h
+        central[key][index] = (up - loss(shifted)) / (2 * h)
     return central, len(entries)
 
 
@@ -279,7 +307,7 @@ def _step(net: NetworkDerivation, params: dict[str, np.ndarray],
           gradients: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The parameters after the first step of the spec's optimizer on this batch."""
     train = net.spec.train
-    eta, epsilon = mpmath.mpf(repr(train.learning_rate)), mpmath.mpf(repr(train.epsilon))
+    eta, epsilon = _number(train.learning_rate), _number(train.epsilon)
     if train.optimizer == "adam":  # first step: M̂ = G, V̂ = G ⊙ G
         return {key: params[key] - eta * g / (np.vectorize(abs, otypes=[object])(g) + epsilon)
                 for key, g in gradients.items()}
