@@ -35,6 +35,7 @@ ROWS = 4
 H = mpmath.mpf("1e-4")
 DIGITS = 30
 MAX_CHECKED = 300  # central differences for at most this many entries (a seeded sample beyond)
+FIRST = 3  # entries of each parameter array always checked: the ones the document shows
 MAX_EXACT = 5000  # parameters up to which the example is computed with 30 digits; beyond, in float64
 
 
@@ -285,9 +286,11 @@ def _loss(net: NetworkDerivation, A: np.ndarray, Y: np.ndarray) -> float:
 def _central_differences(net: NetworkDerivation, params: dict[str, np.ndarray], X: np.ndarray,
                          Y: np.ndarray) -> tuple[dict[str, np.ndarray], int]:
     entries = [(key, index) for key, value in params.items() for index in np.ndindex(value.shape)]
-    if len(entries) > MAX_CHECKED:
-        keep = set(random.Random(0).sample(range(len(entries)), MAX_CHECKED))
-        entries = [entry for position, entry in enumerate(entries) if position in keep]
+    if len(entries) > MAX_CHECKED:  # the first entries of every array (the document shows them), then a sample
+        first = {(key, index) for key, value in params.items() for index in list(np.ndindex(value.shape))[:FIRST]}
+        rest = [position for position, entry in enumerate(entries) if entry not in first]
+        keep = set(random.Random(0).sample(rest, max(0, MAX_CHECKED - len(first))))
+        entries = [entry for position, entry in enumerate(entries) if entry in first or position in keep]
     central = {key: np.full(value.shape, None, dtype=object) for key, value in params.items()}
 
     def loss(shifted: dict[str, np.ndarray]) -> float:

@@ -214,3 +214,18 @@ def test_derive_writes_a_japanese_pdf_with_lualatex(tmp_path: Path) -> None:
     fonts = subprocess.run([require("pdffonts", "apt-get install poppler-utils"), str(out)], capture_output=True,
                            text=True, check=True).stdout
     assert "HaranoAji" in fonts  # the Japanese text is set in a Japanese font
+
+
+def test_a_wide_network_checks_a_sample_and_still_compiles(tmp_path: Path) -> None:
+    from tests.rendering import compile_tex
+
+    spec = spec_from_dict({"name": "wide", "inputs": 784, "loss": "cross_entropy",
+                           "layers": [{"units": 128, "activation": "relu"}, {"units": 10, "activation": "softmax"}]})
+    net = derive_network(spec)
+    worked = work_example(net)
+    total = sum(values.size for values in worked.gradients.values())
+    assert worked.checked == 300 < total and float(worked.largest_difference()) < 1e-6
+    assert all(worked.central[key].flat[0] is not None for key in worked.gradients)  # the rows the table shows
+    tex = render_latex(net)
+    assert "a seeded sample of the" in tex and tex.count(r"\partial E / \partial W") >= 6
+    compile_tex(tex, tmp_path, "wide")

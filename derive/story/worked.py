@@ -28,11 +28,11 @@ from derive.notation import (
 from derive.steps import Block, Math, Paragraph, Row, Section, Table, display, row, say
 from derive.story import scalar
 from derive.story.cast import Cast
-from derive.worked import H, WorkedExample
+from derive.worked import FIRST, H, WorkedExample
 
 LOSS = FunctionName("E")  # E as a function of one parameter, in the central difference
 SHOWN = 4  # rows and columns of an array shown; more are left out (⋯)
-CHECKED_PER_ARRAY = 3  # gradient entries of each parameter array in the check table
+CHECKED_PER_ARRAY = FIRST  # gradient entries of each parameter array in the check table
 
 
 def array(values: np.ndarray, digits: int = 4) -> Array:
