@@ -23,12 +23,11 @@ Steps, each done by SymPy:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import sympy as sp
 
-from derive.bounded import within
+from derive.bounded import cached, within
 from derive.naming import a, z
 from derive.rules import ACTIVATIONS, ActivationRule
 from derive.stable import proved_equal, stabilize, tidy
@@ -52,7 +51,7 @@ class ElementwiseDerivation:
         return self.in_output is not None
 
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def derive_elementwise(rule: ActivationRule) -> ElementwiseDerivation:
     definition = rule.definition()
     derivative = sp.diff(definition, z)
@@ -108,9 +107,10 @@ def _normalise_heaviside(expr: sp.Expr) -> sp.Expr:
 def _values(expr: sp.Expr) -> np.ndarray | None:
     try:
         values = np.array([complex(expr.subs(z, point).evalf()) for point in SAMPLE_POINTS])
-    except (TypeError, ValueError, ZeroDivisionError):
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
         return None
-    if not np.all(np.isfinite(values)) or np.any(np.abs(values.imag) > 1e-12):
+    if not np.all(np.isfinite(values)) or np.any(np.abs(values.imag) > 1e-12) \
+            or np.max(np.abs(values.real)) > 1e150:  # squared in the fit
         return None
     return values.real
 
@@ -122,10 +122,13 @@ def _in_output(definition: sp.Expr, derivative: sp.Expr) -> sp.Expr | None:
     outputs, slopes = _values(definition), _values(derivative)
     if outputs is None or slopes is None:
         return None
-    basis = np.vstack([np.ones_like(outputs), outputs, outputs**2]).T
-    coefficients, *_ = np.linalg.lstsq(basis, slopes, rcond=None)
-    if np.max(np.abs(basis @ coefficients - slopes)) > 1e-9:
-        return None
+    with np.errstate(all="ignore"):  # exp(690) + z: squares overflow; no fit then, and no warning
+        basis = np.vstack([np.ones_like(outputs), outputs, outputs**2]).T
+        if not np.all(np.isfinite(basis)):
+            return None
+        coefficients, *_ = np.linalg.lstsq(basis, slopes, rcond=None)
+        if not np.max(np.abs(basis @ coefficients - slopes)) <= 1e-9:
+            return None
     exact = [sp.nsimplify(c, rational=True, tolerance=1e-9) for c in coefficients]
     candidate = sp.factor(exact[0] + exact[1] * a + exact[2] * a**2)
     candidate = tidy(candidate)

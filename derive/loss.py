@@ -8,11 +8,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import sympy as sp
 
-from derive.bounded import within
+from derive.bounded import cached, within
 from derive.naming import a
 from derive.rules import LossRule
 from derive.stable import tidy
@@ -28,7 +27,7 @@ class LossDerivation:
     gradient: sp.Expr  # ∂ℓ/∂a simplified
 
 
-@lru_cache(maxsize=64)
+@cached(maxsize=64)
 def derive_loss(rule: LossRule) -> LossDerivation:
     element = rule.element()
     derivative = sp.diff(element, a)

@@ -14,11 +14,10 @@ softmax: A_j = e^{Z_j} / Σ_k e^{Z_k} over the outputs of one sample. SymPy deri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import sympy as sp
 
-from derive.bounded import NotProvedError, within
+from derive.bounded import NotProvedError, cached, within
 from derive.loss import LossDerivation
 from derive.naming import a, y
 from derive.stable import is_zero
@@ -42,7 +41,7 @@ zi = sp.IndexedBase("Z")
 si = sp.IndexedBase("A")
 
 
-@lru_cache(maxsize=64)
+@cached(maxsize=64)
 def derive_softmax(loss: LossDerivation) -> SoftmaxDerivation:
     indexed = sp.exp(zi[j]) / sp.Sum(sp.exp(zi[k]), (k, 1, K))
     indexed_jacobian = sp.diff(indexed, zi[i])

@@ -23,8 +23,11 @@ Every problem is a :class:`~derive.errors.SpecError` naming the field path.
 from __future__ import annotations
 
 import difflib
+import itertools
 import keyword
 import math
+import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +36,8 @@ from typing import Any
 import sympy as sp
 
 from derive import naming
-from derive.errors import SpecError
+from derive.bounded import within
+from derive.errors import SpecError, shown, shown_value
 from derive.rules import (
     ACTIVATIONS,
     LOSSES,
@@ -49,6 +53,13 @@ DTYPES = ("float64", "float32")
 INITS = ("auto", "xavier", "he")
 MAX_LAYERS = 256
 MAX_UNITS = 1_000_000
+MAX_NAME = 100  # characters of a module name
+MAX_SPEC_BYTES = 1_000_000
+MAX_NESTING = 16  # tables and arrays inside each other (a spec needs 3)
+MAX_KEY_PARTS = 16  # parts of one dotted key (a spec needs 2)
+PARAMETER_BYTES_WARNED = 2**31  # parameters that need more memory than this are warned about
+SLOPE_SECONDS = 3.0  # to look for points where an activation's derivative is infinite
+RESERVED_NAMES = frozenset({"numpy"})  # what the generated module imports, beyond the standard library
 
 
 @dataclass(frozen=True)
@@ -98,32 +109,79 @@ TRAIN_KEYS = tuple(TrainSpec.__dataclass_fields__)
 
 
 def load_spec(path: str | Path) -> Spec:
-    """Read and check a TOML spec file."""
+    """Read and check a TOML spec file (UTF-8, at most ``MAX_SPEC_BYTES``; a byte order mark is skipped)."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise SpecError("", "no such file", source) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError("", f"cannot read the file ({error.__class__.__name__}: {error})", source) from None
+    except OSError as error:
+        raise SpecError("", f"cannot read the file ({error.strerror or error.__class__.__name__})", source) from None
+    _check_size(len(data), source)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise SpecError("", f"not UTF-8 text (byte 0x{data[error.start]:02x} on line {line}); "
+                            "save the spec as UTF-8", source) from None
     return parse_spec(text, source)
 
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
     """Check a spec given as TOML text."""
+    _check_size(len(text), source)
+    text = text.removeprefix("\ufeff")  # a byte order mark, as some editors write
+    _check_keys(text, source)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SpecError("", f"TOML syntax error: {error}", source) from None
+    except (RecursionError, MemoryError):
+        raise SpecError("", f"TOML nested too deeply to read; a spec nests at most {MAX_NESTING} levels",
+                        source) from None
     return spec_from_dict(data, source)
 
 
 def spec_from_dict(data: dict[str, Any], source: str = "<spec>") -> Spec:
     """Check a spec given as a dict (the parsed TOML); the Python API's way in."""
     try:
+        _check_nesting(data)
         return _Checker(source).spec(data)
     except SpecError as error:
         raise error.with_source(source) from None
+
+
+def _check_size(size: int, source: str) -> None:
+    if size > MAX_SPEC_BYTES:
+        raise SpecError("", f"larger than {MAX_SPEC_BYTES:,} bytes; a spec is a few lines of TOML", source)
+
+
+_TOKENS = re.compile(r'(?<!\\)"(?:[^"\\\n]|\\.){0,100}+"|\'[^\'\n]{0,100}+\'|[A-Za-z0-9_-]+')  # linear time
+_CHAIN = re.compile(r"k(?:[ \t]*\.[ \t]*k){" + str(MAX_KEY_PARTS) + "}")
+
+
+def _check_keys(text: str, source: str) -> None:
+    """Refuse dotted keys of more than ``MAX_KEY_PARTS`` parts before TOML reads them (in time
+    that grows with the square of their length): each key or string becomes one ``k``, then
+    chains ``k.k.k…`` are searched in linear time."""
+    if _CHAIN.search(_TOKENS.sub("k", text)):
+        raise SpecError("", f"a dotted key of more than {MAX_KEY_PARTS} parts; a spec's keys have at most 2",
+                        source)
+
+
+def _check_nesting(data: Any) -> None:
+    """Refuse tables and arrays nested deeper than ``MAX_NESTING``, without recursion."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise SpecError(path, f"nested more than {MAX_NESTING} levels deep; a spec nests at most 3")
+        if isinstance(value, dict):
+            stack.extend((item, f"{path}.{shown(key, 40)}" if path else shown(key, 40), depth + 1)
+                         for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value))
 
 
 class _Checker:
@@ -144,7 +202,8 @@ class _Checker:
         reduction = _choice(data.get("reduction", "sum"), "reduction", REDUCTIONS)
         dtype = _choice(data.get("dtype", "float64"), "dtype", DTYPES)
         train = self.train(data.get("train", {}))
-        warnings = tuple(_partial_domains(layers) + _unwise(layers[-1], loss, len(layers)))
+        warnings = tuple(_partial_domains(layers) + _unwise(layers[-1], loss, len(layers))
+                         + _memory((inputs, *(layer.units for layer in layers)), dtype))
         return Spec(name, inputs, layers, loss, reduction, dtype, train, self.source, warnings)
 
     def layers(self, value: Any) -> tuple[LayerSpec, ...]:
@@ -198,8 +257,8 @@ def _type(value: Any) -> str:
 def _known_keys(table: dict[str, Any], known: tuple[str, ...], path: str) -> None:
     for key in table:
         if key not in known:
-            where = f"{path}.{key}" if path else str(key)
-            guess = difflib.get_close_matches(str(key), known, n=1)
+            where = f"{path}.{shown(key, 40)}" if path else shown(key, 40)
+            guess = difflib.get_close_matches(str(key)[:40], known, n=1)
             hint = f" (did you mean '{guess[0]}'?)" if guess else f" (known keys: {', '.join(known)})"
             raise SpecError(where, f"unknown key{hint}")
 
@@ -207,25 +266,31 @@ def _known_keys(table: dict[str, Any], known: tuple[str, ...], path: str) -> Non
 def _identifier(value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise SpecError(path, f"expected a string, got {_type(value)}")
+    if len(value) > MAX_NAME:
+        raise SpecError(path, f"{shown_value(value)} is {len(value)} characters long; a name has at most {MAX_NAME}")
     if not value.isidentifier() or not value.isascii():
         raise SpecError(path, f"{value!r} is not a Python identifier "
                               "(ASCII letters, digits and _, not starting with a digit)")
     if keyword.iskeyword(value) or keyword.issoftkeyword(value):
         raise SpecError(path, f"{value!r} is a Python keyword; choose another name")
+    if value in sys.stdlib_module_names or value in sys.builtin_module_names or value in RESERVED_NAMES:
+        what = "NumPy, which the generated module imports" if value in RESERVED_NAMES else "a standard-library module"
+        raise SpecError(path, f"{value!r} is the name of {what}; a generated module of that name would "
+                              "shadow it (or be shadowed by it); choose another name")
     return value
 
 
 def _integer(value: Any, path: str, least: int, most: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(path, f"expected an integer, got {_type(value)} {value!r}")
+        raise SpecError(path, f"expected an integer, got {_type(value)} {shown_value(value)}")
     if not least <= value <= most:
-        raise SpecError(path, f"expected an integer from {least} to {most}, got {value}")
+        raise SpecError(path, f"expected an integer from {least} to {most}, got {shown_value(value)}")
     return value
 
 
 def _float(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(path, f"expected a number, got {_type(value)} {value!r}")
+        raise SpecError(path, f"expected a number, got {_type(value)} {shown_value(value)}")
     return float(value)
 
 
@@ -249,12 +314,12 @@ def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
         raise SpecError(path, f"expected one of {', '.join(choices)}, got {_type(value)}")
     if value not in choices:
         suggestion = _did_you_mean(value, choices)
-        raise SpecError(path, f"unknown value {value!r}; expected one of {', '.join(choices)}{suggestion}")
+        raise SpecError(path, f"unknown value {shown_value(value)}; expected one of {', '.join(choices)}{suggestion}")
     return value
 
 
 def _did_you_mean(value: str, choices: tuple[str, ...] | list[str]) -> str:
-    guess = difflib.get_close_matches(value, list(choices), n=1)
+    guess = difflib.get_close_matches(value[:40], list(choices), n=1)
     return f" (did you mean '{guess[0]}'?)" if guess else ""
 
 
@@ -266,7 +331,7 @@ def _activation(value: Any, path: str) -> ActivationRule:
         return ACTIVATIONS[text]
     if text.isidentifier() and text != "z":
         names = tuple(ACTIVATIONS)
-        raise SpecError(path, f"unknown activation {text!r}{_did_you_mean(text, names)}; "
+        raise SpecError(path, f"unknown activation {shown_value(text)}{_did_you_mean(text, names)}; "
                               f"expected one of {', '.join(names)} or a formula in z")
     rule = formula_activation(text)
     expr = rule.definition(path)
@@ -284,7 +349,7 @@ def _loss(value: Any) -> LossRule:
         return LOSSES[text]
     if text.isidentifier() and text not in ("a", "y"):
         names = tuple(LOSSES)
-        raise SpecError(path, f"unknown loss {text!r}{_did_you_mean(text, names)}; "
+        raise SpecError(path, f"unknown loss {shown_value(text)}{_did_you_mean(text, names)}; "
                               f"expected one of {', '.join(names)} or a formula in a and y")
     rule = formula_loss(text)
     expr = rule.element(path)
@@ -316,7 +381,54 @@ def _partial_domains(layers: tuple[LayerSpec, ...]) -> list[str]:
         if expr.is_real is not True or expr.is_finite is not True:
             warnings.append(f"layers[{index}].activation: SymPy cannot show that {rule.formula} is real and finite "
                             "for every real z; pre-activations outside its domain give NaN or inf in training")
+            continue
+        point = within(lambda expr=expr: _infinite_slope(expr), None, seconds=SLOPE_SECONDS)
+        if point is not None:
+            warnings.append(f"layers[{index}].activation: the derivative of {rule.formula} is infinite or undefined "
+                            f"at z = {point}; a pre-activation there gives inf or NaN gradients in training")
     return warnings
+
+
+def _infinite_slope(expr: sp.Expr) -> sp.Expr | None:
+    """A real z at which SymPy finds f′(z) infinite or undefined: among z = 0 and the real zeros of
+    what f divides by, takes a root or a log of, or takes the absolute value or sign of."""
+    z = naming.z
+    derivative = sp.diff(expr, z)
+    inner: set[sp.Expr] = set()
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Pow) and not (node.exp.is_integer and node.exp.is_nonnegative):
+            inner.add(node.base)
+        elif isinstance(node, (sp.log, sp.Abs, sp.sign)):
+            inner.add(node.args[0])
+    points: set[sp.Expr] = {sp.Integer(0)}
+    for part in inner:
+        if z in part.free_symbols:
+            zeros = within(lambda part=part: sp.solveset(part, z, sp.S.Reals), sp.S.EmptySet, seconds=1.0)
+            if isinstance(zeros, sp.FiniteSet):
+                points.update(point for point in list(zeros)[:8] if point.is_real)
+    for point in sorted(points, key=sp.default_sort_key):
+        value = derivative.subs(z, point)
+        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or value.is_finite is False:
+            return point
+    return None
+
+
+def _memory(sizes: tuple[int, ...], dtype: str) -> list[str]:
+    """A warning when the parameters alone need more than ``PARAMETER_BYTES_WARNED`` of memory."""
+    count = sum(fan_in * fan_out + fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+    size = count * (8 if dtype == "float64" else 4)
+    if size <= PARAMETER_BYTES_WARNED:
+        return []
+    return [f"layers: {count:,} parameters need {_bytes(size)} as {dtype}, and training several times that "
+            "(gradients, optimizer state); init_params may fail for lack of memory"]
+
+
+def _bytes(size: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.1f} {unit}" if unit != "bytes" else f"{size} bytes"
+        size /= 1024  # type: ignore[assignment]
+    return ""  # pragma: no cover
 
 
 def _unwise(output: LayerSpec, loss: LossRule, depth: int) -> list[str]:
