@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DOCUMENT_KINDS", "DOCUMENT_SUFFIXES", "OutputError", "document_kind", "generate", "import_module",
-    "render_document", "render_latex", "render_markdown", "render_module",
+    "prepare_module", "render_document", "render_latex", "render_markdown", "render_module",
 ]
 
 # The derivation's output kinds, and the file suffix that asks for each: one table for the CLI,
@@ -115,22 +115,29 @@ def import_module(target: NetworkDerivation | Spec, time_limit: float | None = N
     return module
 
 
-def generate(spec: str | Path | Spec, out: str | Path = "generated", force: bool = False,
-             time_limit: float | None = None) -> Path:
-    """Write ``<out>/<name>.py`` for the spec, a path or a loaded Spec (``out`` may also name the .py file).
+def prepare_module(spec: str | Path | Spec, out: str | Path = "generated", force: bool = False,
+                   time_limit: float | None = None) -> tuple[Path, str]:
+    """What :func:`generate` writes, and where, checked and rendered but not yet written.
 
-    Refuses (``SpecError`` on ``name``) a name that is a module importable where the file goes.
+    Refuses (``SpecError`` on ``name``) a name that is a module importable where the file goes,
+    and (``OutputError``) a target that may not be overwritten, before any derivation.
     """
     from codegen.shadowing import check_module_name
     from derive.bounded import time_budget
     from derive.spec import Spec, load_spec
 
-    loaded = spec if isinstance(spec, Spec) else load_spec(spec)
-    target = Path(out)
-    if target.suffix != ".py":
-        target = target / f"{loaded.name}.py"
-    check_module_name(loaded, target)
-    check_target(target, "py", force)  # before the work, not after it
     with time_budget(time_limit):
-        text = render_module(loaded)
+        loaded = spec if isinstance(spec, Spec) else load_spec(spec)
+        target = Path(out)
+        if target.suffix != ".py":
+            target = target / f"{loaded.name}.py"
+        check_module_name(loaded, target)
+        check_target(target, "py", force)
+        return target, render_module(loaded)
+
+
+def generate(spec: str | Path | Spec, out: str | Path = "generated", force: bool = False,
+             time_limit: float | None = None) -> Path:
+    """Write ``<out>/<name>.py`` for the spec, a path or a loaded Spec (``out`` may also name the .py file)."""
+    target, text = prepare_module(spec, out, force, time_limit)
     return write_atomic(target, text, force=force, kind="py")

@@ -113,7 +113,8 @@ def _run(args: argparse.Namespace, action: Callable[[argparse.Namespace], None])
         if args.debug:
             traceback.print_exc()
         hint = "" if args.debug else " (rerun with --debug for a traceback)"
-        print(f"internal error: {type(error).__name__}: {shown(str(error).replace(chr(10), ' '), 400)}{hint}", file=sys.stderr)
+        message = shown(str(error).replace("\n", " "), 400)
+        print(f"internal error: {type(error).__name__}: {message}{hint}", file=sys.stderr)
         return INTERNAL
     return 0
 
@@ -130,12 +131,14 @@ def _load(path: str) -> object:
 def _derive(args: argparse.Namespace) -> None:
     from codegen import document_kind, render_document
     from codegen.writer import check_target, write_atomic
+    from derive.bounded import time_budget
 
     kind = args.format or "tex"
     if args.output:
         kind = document_kind(args.output, args.format)
         check_target(args.output, kind, args.force)  # before the work, not after it
-    text = render_document(_load(args.spec), kind, time_limit=args.time_limit)  # type: ignore[arg-type]
+    with time_budget(args.time_limit):  # reading, deriving and printing; not writing
+        text = render_document(_load(args.spec), kind)  # type: ignore[arg-type]
     if args.output:
         target = write_atomic(args.output, text, force=args.force, kind=kind)
         print(f"wrote {shown(target)}", file=sys.stderr)
@@ -144,10 +147,13 @@ def _derive(args: argparse.Namespace) -> None:
 
 
 def _generate(args: argparse.Namespace) -> None:
-    from codegen import generate
+    from codegen import prepare_module
+    from codegen.writer import write_atomic
+    from derive.bounded import time_budget
 
-    target = generate(_load(args.spec), args.output, force=args.force, time_limit=args.time_limit)  # type: ignore[arg-type]
-    print(f"wrote {shown(target)}", file=sys.stderr)
+    with time_budget(args.time_limit):  # reading, deriving and printing; not writing
+        target, text = prepare_module(_load(args.spec), args.output, force=args.force)  # type: ignore[arg-type]
+    print(f"wrote {shown(write_atomic(target, text, force=args.force, kind='py'))}", file=sys.stderr)
 
 
 def _regenerate(args: argparse.Namespace) -> None:

@@ -1,7 +1,7 @@
 """Safe output: a temporary file in the same folder, then a rename.
 
 * All or nothing: a failure midway leaves the previous file intact and no partial file; SIGINT
-  and SIGTERM wait until the file is complete (or removed), so no temporary file is left behind.
+  and SIGTERM wait until the file is complete, so no temporary file is left behind.
 * Only our own files: an existing file is replaced only when its first line is exactly the
   header chainrule writes for that kind of output (:mod:`codegen.headers`), unless ``force``.
   Anything that is not a regular file (a folder, FIFO, device, socket) is never replaced, with
@@ -17,6 +17,7 @@ import os
 import signal
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,16 +128,24 @@ def _replace(target: Path, data: bytes, mode: int, given: Path) -> None:
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM (delivered right after) while the file is being written."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask"):
+    """Defer SIGINT and SIGTERM until the file is complete (or removed), then deliver them as before.
+
+    (Blocking them in this thread would not do: a process-wide signal then goes to another
+    thread, such as a BLAS worker, and SIGTERM's default action ends the process there.)
+    """
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    received: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum)) for signum in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        for signum in received:
+            signal.raise_signal(signum)
 
 
 def _umask() -> int:

@@ -378,7 +378,7 @@ def _partial_domains(layers: tuple[LayerSpec, ...]) -> list[str]:
         if ACTIVATIONS.get(rule.name) == rule:
             continue
         expr = rule.definition()
-        if expr.is_real is not True or expr.is_finite is not True:
+        if not within(lambda expr=expr: expr.is_real is True and expr.is_finite is True, False):
             warnings.append(f"layers[{index}].activation: SymPy cannot show that {rule.formula} is real and finite "
                             "for every real z; pre-activations outside its domain give NaN or inf in training")
             continue
@@ -402,7 +402,7 @@ def _infinite_slope(expr: sp.Expr) -> sp.Expr | None:
             inner.add(node.args[0])
     points: set[sp.Expr] = {sp.Integer(0)}
     for part in inner:
-        if z in part.free_symbols:
+        if z in part.free_symbols and not within(lambda part=part: part.is_positive is True, False, seconds=1.0):
             zeros = within(lambda part=part: sp.solveset(part, z, sp.S.Reals), sp.S.EmptySet, seconds=1.0)
             if isinstance(zeros, sp.FiniteSet):
                 points.update(point for point in list(zeros)[:8] if point.is_real)
