@@ -116,8 +116,8 @@ def _arm() -> None:
     times = [deadline.at for deadline in _pending()]
     if _state.foreign is not None:
         times.append(_state.foreign[0])
-    if times:
-        signal.setitimer(signal.ITIMER_REAL, max(min(times) - time.monotonic(), 1e-4))
+    if times:  # at most a day at a time: the handler re-arms until a deadline has passed
+        signal.setitimer(signal.ITIMER_REAL, min(max(min(times) - time.monotonic(), 1e-4), 86400.0))
     else:
         signal.setitimer(signal.ITIMER_REAL, 0)
 

@@ -26,9 +26,7 @@ import difflib
 import itertools
 import keyword
 import math
-import re
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ import sympy as sp
 from derive import naming
 from derive.bounded import within
 from derive.errors import SpecError, shown, shown_value
+from derive.reading import check_nesting, read_text, read_toml
 from derive.rules import (
     ACTIVATIONS,
     LOSSES,
@@ -46,6 +45,7 @@ from derive.rules import (
     formula_activation,
     formula_loss,
 )
+from derive.slopes import infinite_slope
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 REDUCTIONS = ("sum", "mean")
@@ -54,9 +54,6 @@ INITS = ("auto", "xavier", "he")
 MAX_LAYERS = 256
 MAX_UNITS = 1_000_000
 MAX_NAME = 100  # characters of a module name
-MAX_SPEC_BYTES = 1_000_000
-MAX_NESTING = 16  # tables and arrays inside each other (a spec needs 3)
-MAX_KEY_PARTS = 16  # parts of one dotted key (a spec needs 2)
 PARAMETER_BYTES_WARNED = 2**31  # parameters that need more memory than this are warned about
 SLOPE_SECONDS = 3.0  # to look for points where an activation's derivative is infinite
 RESERVED_NAMES = frozenset({"numpy"})  # what the generated module imports, beyond the standard library
@@ -110,78 +107,21 @@ TRAIN_KEYS = tuple(TrainSpec.__dataclass_fields__)
 
 def load_spec(path: str | Path) -> Spec:
     """Read and check a TOML spec file (UTF-8, at most ``MAX_SPEC_BYTES``; a byte order mark is skipped)."""
-    source = str(path)
-    try:
-        with Path(path).open("rb") as handle:
-            data = handle.read(MAX_SPEC_BYTES + 1)
-    except FileNotFoundError:
-        raise SpecError("", "no such file", source) from None
-    except OSError as error:
-        raise SpecError("", f"cannot read the file ({error.strerror or error.__class__.__name__})", source) from None
-    _check_size(len(data), source)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise SpecError("", f"not UTF-8 text (byte 0x{data[error.start]:02x} on line {line}); "
-                            "save the spec as UTF-8", source) from None
-    return parse_spec(text, source)
+    return parse_spec(read_text(path), str(path))
 
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
     """Check a spec given as TOML text."""
-    _check_size(len(text), source)
-    text = text.removeprefix("\ufeff")  # a byte order mark, as some editors write
-    _check_keys(text, source)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise SpecError("", f"TOML syntax error: {error}", source) from None
-    except (RecursionError, MemoryError):
-        raise SpecError("", f"TOML nested too deeply to read; a spec nests at most {MAX_NESTING} levels",
-                        source) from None
-    return spec_from_dict(data, source)
+    return spec_from_dict(read_toml(text, source), source)
 
 
 def spec_from_dict(data: dict[str, Any], source: str = "<spec>") -> Spec:
     """Check a spec given as a dict (the parsed TOML); the Python API's way in."""
     try:
-        _check_nesting(data)
+        check_nesting(data)
         return _Checker(source).spec(data)
     except SpecError as error:
         raise error.with_source(source) from None
-
-
-def _check_size(size: int, source: str) -> None:
-    if size > MAX_SPEC_BYTES:
-        raise SpecError("", f"larger than {MAX_SPEC_BYTES:,} bytes; a spec is a few lines of TOML", source)
-
-
-_TOKENS = re.compile(r'(?<!\\)"(?:[^"\\\n]|\\.){0,100}+"|\'[^\'\n]{0,100}+\'|[A-Za-z0-9_-]+')  # linear time
-_CHAIN = re.compile(r"k(?:[ \t]*\.[ \t]*k){" + str(MAX_KEY_PARTS) + "}")
-
-
-def _check_keys(text: str, source: str) -> None:
-    """Refuse dotted keys of more than ``MAX_KEY_PARTS`` parts before TOML reads them (in time
-    that grows with the square of their length): each key or string becomes one ``k``, then
-    chains ``k.k.k…`` are searched in linear time."""
-    if _CHAIN.search(_TOKENS.sub("k", text)):
-        raise SpecError("", f"a dotted key of more than {MAX_KEY_PARTS} parts; a spec's keys have at most 2",
-                        source)
-
-
-def _check_nesting(data: Any) -> None:
-    """Refuse tables and arrays nested deeper than ``MAX_NESTING``, without recursion."""
-    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
-    while stack:
-        value, path, depth = stack.pop()
-        if depth > MAX_NESTING:
-            raise SpecError(path, f"nested more than {MAX_NESTING} levels deep; a spec nests at most 3")
-        if isinstance(value, dict):
-            stack.extend((item, f"{path}.{shown(key, 40)}" if path else shown(key, 40), depth + 1)
-                         for key, item in value.items())
-        elif isinstance(value, list):
-            stack.extend((item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value))
 
 
 class _Checker:
@@ -277,6 +217,8 @@ def _identifier(value: Any, path: str) -> str:
         what = "NumPy, which the generated module imports" if value in RESERVED_NAMES else "a standard-library module"
         raise SpecError(path, f"{value!r} is the name of {what}; a generated module of that name would "
                               "shadow it (or be shadowed by it); choose another name")
+    if value.startswith("__") and value.endswith("__"):
+        raise SpecError(path, f"{value!r} is a name Python reserves (as __init__ and __main__); choose another name")
     return value
 
 
@@ -382,35 +324,11 @@ def _partial_domains(layers: tuple[LayerSpec, ...]) -> list[str]:
             warnings.append(f"layers[{index}].activation: SymPy cannot show that {rule.formula} is real and finite "
                             "for every real z; pre-activations outside its domain give NaN or inf in training")
             continue
-        point = within(lambda expr=expr: _infinite_slope(expr), None, seconds=SLOPE_SECONDS)
+        point = within(lambda expr=expr: infinite_slope(expr, naming.z), None, seconds=SLOPE_SECONDS)
         if point is not None:
             warnings.append(f"layers[{index}].activation: the derivative of {rule.formula} is infinite or undefined "
                             f"at z = {point}; a pre-activation there gives inf or NaN gradients in training")
     return warnings
-
-
-def _infinite_slope(expr: sp.Expr) -> sp.Expr | None:
-    """A real z at which SymPy finds f′(z) infinite or undefined: among z = 0 and the real zeros of
-    what f divides by, takes a root or a log of, or takes the absolute value or sign of."""
-    z = naming.z
-    derivative = sp.diff(expr, z)
-    inner: set[sp.Expr] = set()
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Pow) and not (node.exp.is_integer and node.exp.is_nonnegative):
-            inner.add(node.base)
-        elif isinstance(node, (sp.log, sp.Abs, sp.sign)):
-            inner.add(node.args[0])
-    points: set[sp.Expr] = {sp.Integer(0)}
-    for part in inner:
-        if z in part.free_symbols and not within(lambda part=part: part.is_positive is True, False, seconds=1.0):
-            zeros = within(lambda part=part: sp.solveset(part, z, sp.S.Reals), sp.S.EmptySet, seconds=1.0)
-            if isinstance(zeros, sp.FiniteSet):
-                points.update(point for point in list(zeros)[:8] if point.is_real)
-    for point in sorted(points, key=sp.default_sort_key):
-        value = derivative.subs(z, point)
-        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or value.is_finite is False:
-            return point
-    return None
 
 
 def _memory(sizes: tuple[int, ...], dtype: str) -> list[str]:

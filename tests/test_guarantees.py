@@ -167,6 +167,12 @@ def test_standard_library_and_numpy_names_are_refused(name: str) -> None:
         parse_spec(with_name(name))
 
 
+@pytest.mark.parametrize("name", ["__init__", "__main__", "__x__"])
+def test_names_python_reserves_are_refused(name: str) -> None:
+    with pytest.raises(SpecError, match=rf"^<spec>: name: '{name}' is a name Python reserves"):
+        parse_spec(with_name(name))
+
+
 def test_a_name_importable_where_the_module_goes_is_refused(tmp_path: Path) -> None:
     (tmp_path / "helpers").mkdir()
     (tmp_path / "helpers" / "__init__.py").write_text("")  # a package beside the output
@@ -296,7 +302,7 @@ def test_a_signal_during_the_write_leaves_no_temporary_file(tmp_path: Path, sign
     assert err.splitlines() == ([] if signum == signal.SIGTERM else ["interrupted"])
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.3, 1.5])
+@pytest.mark.parametrize("delay", [0.25, 0.6, 1.5])  # after the interpreter's own start: while SymPy loads, then later
 def test_ctrl_c_at_any_moment_is_exit_130_and_one_line(tmp_path: Path, delay: float) -> None:
     spec = tmp_path / "slow.toml"  # slow enough to be interrupted while deriving
     spec.write_text('name = "f"\ninputs = 1\nloss = "sse"\n[[layers]]\nunits = 1\n'
