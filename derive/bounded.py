@@ -14,7 +14,8 @@ inside its assumption system. Two limits, on one ``SIGALRM`` timer, keep every c
   what was being worked on (:func:`working_on`): a layer's activation, the loss, the printing.
 
 A result computed while the budget cut a step short depends on that budget, so :func:`cached`
-(the per-rule caches) does not keep it: the same formula derives the same way on its own.
+(the per-rule caches) keeps it only while that budget lasts: a formula repeated in many layers
+is derived once, and the same formula derives in full on its own later.
 
 The timer applies in the main thread on POSIX; elsewhere optional steps still share the budget
 but nothing is interrupted. A timer someone else armed (``signal.setitimer``) keeps its
@@ -89,6 +90,7 @@ class _Budget:
     seconds: float
     optional_until: float
     deadline: _Deadline | None  # None where no timer can interrupt
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # results it cut short, kept while it lasts
 
 
 @dataclass
@@ -261,12 +263,17 @@ def cached(maxsize: int) -> Callable[[F], F]:
             if args in store:
                 store.move_to_end(args)
                 return store[args]
+            memo = _state.budgets[0].memo if _state.budgets else {}
+            if (function, *args) in memo:
+                return memo[(function, *args)]
             before = _state.shortened
             result = function(*args)
             if _state.shortened == before:
                 store[args] = result
                 if len(store) > maxsize:
                     store.popitem(last=False)
+            else:  # the same within this budget (a layer repeated 256 times), forgotten after it
+                memo[(function, *args)] = result
             return result
 
         wrapper.cache_clear = store.clear  # type: ignore[attr-defined]

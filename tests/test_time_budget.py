@@ -114,6 +114,7 @@ def test_a_result_the_budget_cut_short_is_not_cached() -> None:
 
     with time_budget(0.5):
         assert derivation(1) == "plain"  # the budget cut the step at 0.25 s
+        assert derivation(1) == "plain" and calls == [1]  # kept while the budget lasts
     assert derivation(1) == "simplified"  # computed again, under the step's own limit only
     assert derivation(1) == "simplified" and calls == [1, 1]  # and that result is kept
 
