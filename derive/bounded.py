@@ -127,7 +127,8 @@ def _arm() -> None:
 def _on_alarm(signum: int, frame: Any) -> None:
     now = time.monotonic()
     if _state.foreign is not None and now >= _state.foreign[0]:
-        _state.foreign = None
+        interval = _state.foreign[1]
+        _state.foreign = (now + interval, interval) if interval > 0 else None
         _arm()
         if callable(_state.previous):
             _state.previous(signum, frame)
