@@ -23,7 +23,7 @@ _TEX_UNICODE = {
 }
 
 
-_LABEL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._/+:=@,()-~")
+LABEL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._/+:=@,()-~")
 
 
 def source_label(source: str) -> str:
@@ -35,7 +35,7 @@ def source_label(source: str) -> str:
     def escaped(char: str) -> str:
         code = ord(char)
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-    return "".join(char if char in _LABEL_SAFE else escaped(char) for char in source)
+    return "".join(char if char in LABEL_SAFE else escaped(char) for char in source)
 
 
 def tex_text(text: str) -> str:

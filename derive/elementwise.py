@@ -26,12 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import sympy as sp
 
-from derive.bounded import within
+from derive.bounded import cached, within
 from derive.naming import a, z
 from derive.rules import ACTIVATIONS, ActivationRule
 from derive.stable import factor_in_abs, proved_equal, stabilize, tidy, tidy_steps
@@ -56,7 +55,7 @@ class ElementwiseDerivation:
         return self.in_output is not None
 
 
-@lru_cache(maxsize=256)
+@cached(maxsize=256)
 def derive_elementwise(rule: ActivationRule) -> ElementwiseDerivation:
     definition = rule.definition()
     derivative = sp.diff(definition, z)
@@ -149,9 +148,10 @@ def _normalise_heaviside(expr: sp.Expr) -> sp.Expr:
 def _values(expr: sp.Expr) -> np.ndarray | None:
     try:
         values = np.array([complex(expr.subs(z, point).evalf()) for point in SAMPLE_POINTS])
-    except (TypeError, ValueError, ZeroDivisionError):
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
         return None
-    if not np.all(np.isfinite(values)) or np.any(np.abs(values.imag) > 1e-12):
+    if not np.all(np.isfinite(values)) or np.any(np.abs(values.imag) > 1e-12) \
+            or np.max(np.abs(values.real)) > 1e150:  # squared in the fit
         return None
     return values.real
 
@@ -167,11 +167,14 @@ def _in_output(definition: sp.Expr, derivative: sp.Expr) -> sp.Expr | None:
     if definition.has(sp.Abs):  # softsign′ = (1 − |a|)²
         forms.append([sp.Integer(1), a, a**2, sp.Abs(a)])
     for form in forms:
-        columns = [np.ones_like(outputs), outputs, outputs**2, np.abs(outputs)][:len(form)]
-        basis = np.vstack(columns).T
-        coefficients, *_ = np.linalg.lstsq(basis, slopes, rcond=None)
-        if np.max(np.abs(basis @ coefficients - slopes)) > 1e-9:
-            continue
+        with np.errstate(all="ignore"):  # exp(690) + z: squares overflow; no fit then, and no warning
+            columns = [np.ones_like(outputs), outputs, outputs**2, np.abs(outputs)][:len(form)]
+            basis = np.vstack(columns).T
+            if not np.all(np.isfinite(basis)):
+                return None
+            coefficients, *_ = np.linalg.lstsq(basis, slopes, rcond=None)
+            if not np.max(np.abs(basis @ coefficients - slopes)) <= 1e-9:
+                continue
         exact = [sp.nsimplify(c, rational=True, tolerance=1e-9) for c in coefficients]
         candidate = tidy(factor_in_abs(sum(c * term for c, term in zip(exact, form, strict=True))))
         if proved_equal(derivative, candidate.subs(a, definition)):

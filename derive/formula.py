@@ -34,6 +34,7 @@ MAX_LITERAL = 10**12
 MAX_CONSTANT_EXPONENT = 64
 MAX_EXPONENT_DENOMINATOR = 1000
 MAX_CONSTANT = 1e300
+MAX_CONSTANT_DIGITS = 300  # every constant after folding: 1e-300 <= |c| <= 1e300, or 0
 
 
 def sigmoid_of(u: sp.Expr) -> sp.Expr:
@@ -170,6 +171,13 @@ class _Builder:
                 raise self.fail(node, f"a constant that cannot be evaluated or exceeds {MAX_CONSTANT:.0e}")
             if value.imag != 0:
                 raise self.fail(node, "not real-valued (e.g. log or sqrt of a negative constant)")
+        for constant in _constants(expr):  # folded: (10**12)**20*(10**12)**20, exp(690)*exp(690)
+            digits = _digits(constant)
+            if digits is not None and abs(digits) > MAX_CONSTANT_DIGITS:
+                size = "large" if digits > 0 else "small"
+                raise self.fail(node, f"the constant {_short(constant)} (≈ 1e{digits:.0f}) is too {size}; "
+                                      f"constants, after folding, lie within 1e-{MAX_CONSTANT_DIGITS} "
+                                      f"and 1e{MAX_CONSTANT_DIGITS}")
         for product in expr.atoms(sp.Mul):  # SymPy may rewrite c*log(k) as log(k**c) and compute k**c
             for factor in product.args:
                 if isinstance(factor, sp.log) and factor.args[0].is_number:
@@ -263,6 +271,34 @@ def _value(expr: sp.Expr) -> complex | None:
         return complex(expr)
     except (ArithmeticError, TypeError, ValueError):
         return None
+
+
+def _constants(expr: sp.Expr) -> list[sp.Expr]:
+    """The largest constant subexpressions of ``expr``: numbers, and calls and products of them."""
+    found, stack = [], [expr]
+    while stack:
+        node = stack.pop()
+        if node.is_number:
+            found.append(node)
+        else:
+            stack.extend(node.args)
+    return found
+
+
+def _digits(constant: sp.Expr) -> float | None:
+    """log10 of ``|constant|``: None for 0, inf when SymPy cannot evaluate it."""
+    try:
+        value = sp.Abs(constant).evalf(15)
+        if value.is_zero:
+            return None
+        return float(sp.log(value, 10))
+    except (ArithmeticError, TypeError, ValueError):
+        return math.inf
+
+
+def _short(constant: sp.Expr) -> str:
+    text = str(constant)
+    return text if len(text) <= 40 else f"{text[:20]}…{text[-10:]}"
 
 
 def _magnitude(value: sp.Expr) -> float:

@@ -7,17 +7,16 @@ PyTensor rewrite them). Each form is proved by SymPy before it is used.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import sympy as sp
 
 from derive import naming
+from derive.bounded import cached
 from derive.naming import LOG_1M_A, LOG_A, z
 from derive.rules import ActivationRule
 from derive.stable import Softplus, proved_equal
 
 
-@lru_cache(maxsize=32)
+@cached(maxsize=32)
 def log_forms(rule: ActivationRule) -> dict[sp.Symbol, sp.Expr]:
     """The log-domain forms (in z, or in Z̃ and S for softmax) an output activation offers."""
     if rule.kind == "softmax":

@@ -13,11 +13,10 @@ as for activations; sign(0) = 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import sympy as sp
 
-from derive.bounded import within
+from derive.bounded import cached, within
 from derive.elementwise import at_kinks, kink_statement
 from derive.naming import a, m, n
 from derive.rules import LossRule
@@ -35,7 +34,7 @@ class LossDerivation:
     kink: str  # where ∂ℓ/∂a is piecewise and which value it takes where ℓ is not differentiable ("" if smooth)
 
 
-@lru_cache(maxsize=64)
+@cached(maxsize=64)
 def derive_loss(rule: LossRule) -> LossDerivation:
     element = rule.element()
     derivative = sp.diff(element, a)

@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING
 import sympy as sp
 
 from derive import naming
-from derive.bounded import STEP_SECONDS, NotProvedError
+from derive.bounded import STEP_SECONDS, NotProvedError, Task, time_budget, within, working_on
 from derive.elementwise import ElementwiseDerivation, derive_elementwise
 from derive.errors import SpecError
 from derive.logdomain import in_log_domain, log_forms
 from derive.loss import LossDerivation, derive_loss, scale
-from derive.rules import ActivationRule
+from derive.rules import LOSSES, ActivationRule
 from derive.softmax import SoftmaxDerivation, derive_softmax
 from derive.spec import Spec
+from derive.stable import RowSum
 
 if TYPE_CHECKING:
     from derive.story import Document
-from derive.stable import RowSum
 
 
 @dataclass(frozen=True)
@@ -102,20 +102,62 @@ class NetworkDerivation:
 
 def clear_caches() -> None:
     """Forget every per-rule derivation and SymPy's cache: the next derivation starts cold."""
-    for cached in (derive_elementwise, derive_loss, derive_softmax, log_forms):
-        cached.cache_clear()
+    for derivation in (derive_elementwise, derive_loss, derive_softmax, log_forms):
+        derivation.cache_clear()  # type: ignore[attr-defined]
     sp.core.cache.clear_cache()
 
 
-def derive_network(spec: Spec) -> NetworkDerivation:
-    """Derive every chain-rule factor of ``spec`` and the derivation's steps."""
-    layers = tuple(_layer(spec, index) for index in range(1, len(spec.layers) + 1))
-    try:
-        output = _output(spec, layers[-1])
-    except NotProvedError as error:
-        raise SpecError("loss", f"{error} within {STEP_SECONDS:g} s; try a simpler loss formula",
-                        spec.source) from None
-    return NetworkDerivation(spec, layers, output)
+def derive_network(spec: Spec, time_limit: float | None = None) -> NetworkDerivation:
+    """Derive every chain-rule factor of ``spec`` and the derivation's steps.
+
+    Within ``time_limit`` seconds (default: the enclosing :func:`~derive.bounded.time_budget`, or
+    ``DEFAULT_SECONDS``); past it, an ``OutOfTimeError`` names the layer or the loss that took long.
+    """
+    with time_budget(time_limit):
+        layers = []
+        for index, layer in enumerate(spec.layers, start=1):
+            task = Task(f"layers[{index - 1}].activation", spec.source, f"deriving {layer.activation.name!r}")
+            with working_on(task):
+                layers.append(_layer(spec, index))
+        last = spec.layers[-1].activation
+        task = Task(_output_field(spec), spec.source,
+                    f"deriving the output layer's δ (loss {spec.loss.name!r} through {last.name!r})")
+        try:
+            with working_on(task):
+                output = _output(spec, layers[-1])
+        except NotProvedError as error:
+            raise SpecError("loss", f"{error} within {STEP_SECONDS:g} s; try a simpler loss formula",
+                            spec.source) from None
+        return NetworkDerivation(spec, tuple(layers), output)
+
+
+def costliest(net: NetworkDerivation, what: str) -> Task:
+    """``what`` (printing, laying out) blamed on the field whose derived expressions are largest."""
+    sizes: dict[tuple[str, str], int] = {}
+    for layer in net.layers:
+        if layer.elementwise is not None:
+            forms = (layer.elementwise.derivative, layer.elementwise.simplified, layer.backward)
+            key = (f"layers[{layer.index - 1}].activation", layer.rule.name)
+            sizes[key] = sum(_size(form) for form in forms)
+    output = net.output
+    field = _output_field(net.spec)
+    key = (field, net.spec.loss.name if field == "loss" else net.layers[-1].rule.name)
+    sizes[key] = max(sizes.get(key, 0), sum(_size(form) for form in (output.loss.derivative, output.gradient,
+                                                                       output.delta)))
+    field, formula = max(sizes, key=lambda k: sizes[k])
+    return Task(field, net.spec.source, what,
+                f"its longest expressions come from {formula!r}; try a simpler form of that formula")
+
+
+def _output_field(spec: Spec) -> str:
+    """The field to blame for the output δ: the loss if it is a formula, else the output activation."""
+    if LOSSES.get(spec.loss.name) != spec.loss:
+        return "loss"
+    return f"layers[{len(spec.layers) - 1}].activation"
+
+
+def _size(expr: sp.Basic | None) -> int:
+    return 0 if expr is None else sum(1 for _ in sp.preorder_traversal(expr))
 
 
 def _layer(spec: Spec, index: int) -> LayerDerivation:
@@ -146,7 +188,9 @@ def _output(spec: Spec, last: LayerDerivation) -> OutputDerivation:
     else:
         assert last.backward is not None
         product = gradient * last.backward
-        delta, form = min((product, sp.cancel(product)), key=lambda e: (sp.count_ops(e), len(str(e)))), "elementwise"
+        cancelled = within(lambda: sp.cancel(product), product)
+        delta = within(lambda: min((product, cancelled), key=lambda e: (sp.count_ops(e), len(str(e)))), product)
+        form = "elementwise"
     forms = log_forms(last.rule)
     element = in_log_domain(loss.evaluated, forms)
     used = {symbol: form.subs(naming.z, last.Z) for symbol, form in forms.items() if element.has(symbol)}

@@ -19,13 +19,12 @@ instance too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import sympy as sp
 from sympy.simplify.simplify import factor_sum
 
 from derive.affine import in_range
-from derive.bounded import NotProvedError, within
+from derive.bounded import NotProvedError, cached, within
 from derive.loss import LossDerivation
 from derive.naming import K, a, c, c2, c3, y, z
 from derive.notation import SumOver, Times
@@ -49,7 +48,7 @@ class SoftmaxDerivation:
     uses_target_sum: bool  # the collapse needs Σ_c′ y_c′ = 1
 
 
-@lru_cache(maxsize=64)
+@cached(maxsize=64)
 def derive_softmax(loss: LossDerivation) -> SoftmaxDerivation:
     total = sp.Sum(sp.exp(zs_[c3]), (c3, 1, K))
     indexed = sp.exp(zs_[c]) / total

@@ -23,9 +23,10 @@ Every problem is a :class:`~derive.errors.SpecError` naming the field path.
 from __future__ import annotations
 
 import difflib
+import itertools
 import keyword
 import math
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ from typing import Any
 import sympy as sp
 
 from derive import naming
-from derive.errors import SpecError
+from derive.bounded import within
+from derive.errors import SpecError, shown, shown_value
+from derive.reading import check_nesting, read_text, read_toml
 from derive.rules import (
     ACTIVATIONS,
     LOSSES,
@@ -42,6 +45,7 @@ from derive.rules import (
     formula_activation,
     formula_loss,
 )
+from derive.slopes import infinite_slope
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 REDUCTIONS = ("sum", "mean")
@@ -49,6 +53,10 @@ DTYPES = ("float64", "float32")
 INITS = ("auto", "xavier", "he")
 MAX_LAYERS = 256
 MAX_UNITS = 1_000_000
+MAX_NAME = 100  # characters of a module name
+PARAMETER_BYTES_WARNED = 2**31  # parameters that need more memory than this are warned about
+SLOPE_SECONDS = 3.0  # to look for points where an activation's derivative is infinite
+RESERVED_NAMES = frozenset({"numpy"})  # what the generated module imports, beyond the standard library
 
 
 @dataclass(frozen=True)
@@ -101,29 +109,19 @@ TRAIN_KEYS = tuple(TrainSpec.__dataclass_fields__)
 
 
 def load_spec(path: str | Path) -> Spec:
-    """Read and check a TOML spec file."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("", "no such file", source) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError("", f"cannot read the file ({error.__class__.__name__}: {error})", source) from None
-    return parse_spec(text, source)
+    """Read and check a TOML spec file (UTF-8, at most ``MAX_SPEC_BYTES``; a byte order mark is skipped)."""
+    return parse_spec(read_text(path), str(path))
 
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
     """Check a spec given as TOML text."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise SpecError("", f"TOML syntax error: {error}", source) from None
-    return spec_from_dict(data, source)
+    return spec_from_dict(read_toml(text, source), source)
 
 
 def spec_from_dict(data: dict[str, Any], source: str = "<spec>") -> Spec:
     """Check a spec given as a dict (the parsed TOML); the Python API's way in."""
     try:
+        check_nesting(data)
         return _Checker(source).spec(data)
     except SpecError as error:
         raise error.with_source(source) from None
@@ -147,7 +145,8 @@ class _Checker:
         reduction = _choice(data.get("reduction", "sum"), "reduction", REDUCTIONS)
         dtype = _choice(data.get("dtype", "float64"), "dtype", DTYPES)
         train = self.train(data.get("train", {}))
-        warnings = tuple(_partial_domains(layers) + _unwise(layers[-1], loss, len(layers)))
+        warnings = tuple(_partial_domains(layers) + _unwise(layers[-1], loss, len(layers))
+                         + _memory((inputs, *(layer.units for layer in layers)), dtype))
         example = self.data(data["data"], inputs, layers[-1].units) if "data" in data else None
         return Spec(name, inputs, layers, loss, reduction, dtype, train, self.source, warnings, example)
 
@@ -224,8 +223,8 @@ def _type(value: Any) -> str:
 def _known_keys(table: dict[str, Any], known: tuple[str, ...], path: str) -> None:
     for key in table:
         if key not in known:
-            where = f"{path}.{key}" if path else str(key)
-            guess = difflib.get_close_matches(str(key), known, n=1)
+            where = f"{path}.{shown(key, 40)}" if path else shown(key, 40)
+            guess = difflib.get_close_matches(str(key)[:40], known, n=1)
             hint = f" (did you mean '{guess[0]}'?)" if guess else f" (known keys: {', '.join(known)})"
             raise SpecError(where, f"unknown key{hint}")
 
@@ -233,25 +232,33 @@ def _known_keys(table: dict[str, Any], known: tuple[str, ...], path: str) -> Non
 def _identifier(value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise SpecError(path, f"expected a string, got {_type(value)}")
+    if len(value) > MAX_NAME:
+        raise SpecError(path, f"{shown_value(value)} is {len(value)} characters long; a name has at most {MAX_NAME}")
     if not value.isidentifier() or not value.isascii():
         raise SpecError(path, f"{value!r} is not a Python identifier "
                               "(ASCII letters, digits and _, not starting with a digit)")
     if keyword.iskeyword(value) or keyword.issoftkeyword(value):
         raise SpecError(path, f"{value!r} is a Python keyword; choose another name")
+    if value in sys.stdlib_module_names or value in sys.builtin_module_names or value in RESERVED_NAMES:
+        what = "NumPy, which the generated module imports" if value in RESERVED_NAMES else "a standard-library module"
+        raise SpecError(path, f"{value!r} is the name of {what}; a generated module of that name would "
+                              "shadow it (or be shadowed by it); choose another name")
+    if value.startswith("__") and value.endswith("__"):
+        raise SpecError(path, f"{value!r} is a name Python reserves (as __init__ and __main__); choose another name")
     return value
 
 
 def _integer(value: Any, path: str, least: int, most: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(path, f"expected an integer, got {_type(value)} {value!r}")
+        raise SpecError(path, f"expected an integer, got {_type(value)} {shown_value(value)}")
     if not least <= value <= most:
-        raise SpecError(path, f"expected an integer from {least} to {most}, got {value}")
+        raise SpecError(path, f"expected an integer from {least} to {most}, got {shown_value(value)}")
     return value
 
 
 def _float(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(path, f"expected a number, got {_type(value)} {value!r}")
+        raise SpecError(path, f"expected a number, got {_type(value)} {shown_value(value)}")
     return float(value)
 
 
@@ -282,12 +289,12 @@ def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
         raise SpecError(path, f"expected one of {', '.join(choices)}, got {_type(value)}")
     if value not in choices:
         suggestion = _did_you_mean(value, choices)
-        raise SpecError(path, f"unknown value {value!r}; expected one of {', '.join(choices)}{suggestion}")
+        raise SpecError(path, f"unknown value {shown_value(value)}; expected one of {', '.join(choices)}{suggestion}")
     return value
 
 
 def _did_you_mean(value: str, choices: tuple[str, ...] | list[str]) -> str:
-    guess = difflib.get_close_matches(value, list(choices), n=1)
+    guess = difflib.get_close_matches(value[:40], list(choices), n=1)
     return f" (did you mean '{guess[0]}'?)" if guess else ""
 
 
@@ -299,7 +306,7 @@ def _activation(value: Any, path: str) -> ActivationRule:
         return ACTIVATIONS[text]
     if text.isidentifier() and text != "z":
         names = tuple(ACTIVATIONS)
-        raise SpecError(path, f"unknown activation {text!r}{_did_you_mean(text, names)}; "
+        raise SpecError(path, f"unknown activation {shown_value(text)}{_did_you_mean(text, names)}; "
                               f"expected one of {', '.join(names)} or a formula in z")
     rule = formula_activation(text)
     expr = rule.definition(path)
@@ -317,7 +324,7 @@ def _loss(value: Any) -> LossRule:
         return LOSSES[text]
     if text.isidentifier() and text not in ("a", "y"):
         names = tuple(LOSSES)
-        raise SpecError(path, f"unknown loss {text!r}{_did_you_mean(text, names)}; "
+        raise SpecError(path, f"unknown loss {shown_value(text)}{_did_you_mean(text, names)}; "
                               f"expected one of {', '.join(names)} or a formula in a and y")
     rule = formula_loss(text)
     expr = rule.element(path)
@@ -346,10 +353,33 @@ def _partial_domains(layers: tuple[LayerSpec, ...]) -> list[str]:
         if ACTIVATIONS.get(rule.name) == rule:
             continue
         expr = rule.definition()
-        if expr.is_real is not True or expr.is_finite is not True:
+        if not within(lambda expr=expr: expr.is_real is True and expr.is_finite is True, False):
             warnings.append(f"layers[{index}].activation: SymPy cannot show that {rule.formula} is real and finite "
                             "for every real z; pre-activations outside its domain give NaN or inf in training")
+            continue
+        point = within(lambda expr=expr: infinite_slope(expr, naming.z), None, seconds=SLOPE_SECONDS)
+        if point is not None:
+            warnings.append(f"layers[{index}].activation: the derivative of {rule.formula} is infinite or undefined "
+                            f"at z = {point}; a pre-activation there gives inf or NaN gradients in training")
     return warnings
+
+
+def _memory(sizes: tuple[int, ...], dtype: str) -> list[str]:
+    """A warning when the parameters alone need more than ``PARAMETER_BYTES_WARNED`` of memory."""
+    count = sum(fan_in * fan_out + fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+    size = count * (8 if dtype == "float64" else 4)
+    if size <= PARAMETER_BYTES_WARNED:
+        return []
+    return [f"layers: {count:,} parameters need {_bytes(size)} as {dtype}, and training several times that "
+            "(gradients, optimizer state); init_params may fail for lack of memory"]
+
+
+def _bytes(size: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.1f} {unit}" if unit != "bytes" else f"{size} bytes"
+        size /= 1024  # type: ignore[assignment]
+    return ""  # pragma: no cover
 
 
 def _unwise(output: LayerSpec, loss: LossRule, depth: int) -> list[str]:

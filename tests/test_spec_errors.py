@@ -381,7 +381,7 @@ def test_exit_codes_of_the_real_process(tmp_path: Path) -> None:
     good.write_text(BASE)
     script = ("import sys, codegen, codegen.cli as cli\n"
               "def boom(*a): raise RuntimeError('boom')\n"
-              "codegen.derive_network = boom\n"
+              "codegen.render_module = boom\n"
               "sys.exit(cli.codegen_main(sys.argv[1:]))\n")
     for debug in ([], ["--debug"]):
         result = subprocess.run([sys.executable, "-c", script, str(good), "-o", str(tmp_path / "out"), *debug],
