@@ -62,14 +62,16 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     # identity: A2 is Z2 itself
     A2 = Z2
     d2 = np.empty((m, 1), dtype)
+    # mask for layer 1: where θ(u) = 1
+    M1 = np.empty((m, 32), bool)
     # scratch for layer 2
     T2 = np.empty((m, 1), dtype)
-    return (Z1, A1, d1, Z2, A2, d2, T2)
+    return (Z1, A1, d1, Z2, A2, d2, M1, T2)
 
 
 def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarray, ...]) -> np.ndarray:
     """The forward pass into work (kept for the backward pass); returns the output A2."""
-    (Z1, A1, d1, Z2, A2, d2, T2) = work
+    (Z1, A1, d1, Z2, A2, d2, M1, T2) = work
     # Layer 1: Z1 = X W1 + b1, A1 = relu(Z1)
     np.dot(X, params["W1"], out=Z1)
     Z1 += params["b1"]
@@ -83,7 +85,7 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
 
 def _loss(work: tuple[np.ndarray, ...], Y: np.ndarray) -> float:
     """E of the batch whose forward pass is in work."""
-    (Z1, A1, d1, Z2, A2, d2, T2) = work
+    (Z1, A1, d1, Z2, A2, d2, M1, T2) = work
     n = Y.shape[0]
     # E = 1/n * Σ_k Σ_j l(A, Y), l(a, y) = (a - y)**2
     np.subtract(A2, Y, out=T2)
@@ -98,7 +100,7 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     scale multiplies δ2 only: every later term is linear in it. gradients() passes 1; train()
     passes the learning rate for gd, sgd and momentum, so grads receive the step η ∂E/∂w.
     """
-    (Z1, A1, d1, Z2, A2, d2, T2) = work
+    (Z1, A1, d1, Z2, A2, d2, M1, T2) = work
     n = X.shape[0]
     # δ2 = ∂E/∂A2 ⊙ ∂A2/∂Z2, with ∂E/∂A2 = (2*A2 - 2*Y)/n, identity'(Z2) = 1
     # d2 = scale * (2*A2 - 2*Y)/n
@@ -111,7 +113,8 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     # δ1 = (δ2 W2ᵀ) ⊙ relu'(Z1)   (∂Z2/∂A1 = W2)
     np.dot(d2, params["W2"].T, out=d1)
     # relu'(Z1) = np.heaviside(Z1, 0.0)
-    d1 *= (Z1 > 0)
+    np.greater(Z1, 0, out=M1)
+    d1 *= M1
     # ∂E/∂W1 = Xᵀ δ1   (∂Z1/∂W1 = X)
     np.dot(X.T, d1, out=grads["W1"])
     # ∂E/∂b1 = Σ_k δ1   (∂Z1/∂b1 = 1)
@@ -136,7 +139,11 @@ def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise ValueError(f"{name}: expected real numbers, got dtype {array.dtype}")
     array = np.ascontiguousarray(array, dtype=dtype)
-    if not np.all(np.isfinite(array)):
+    # A finite sum proves every value finite (NaN and ±inf carry through a sum), in one cheap pass;
+    # only a sum that overflows needs the value-by-value check.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(array, axis=None)
+    if not np.isfinite(total) and not np.all(np.isfinite(array)):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return array
 

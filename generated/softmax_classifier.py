@@ -62,18 +62,21 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     # softmax: Z shifted by its row maximum, and S = Σ_j exp(Zs) per row
     Zs = np.empty((m, 3), dtype)
     S = np.empty((m, 1), dtype)
+    Zmax = np.empty((m, 1), dtype)
+    # Z2 transposed, for its row maximum
+    Z2t = np.empty((3, m), dtype)
     A2 = np.empty((m, 3), dtype)
     d2 = np.empty((m, 3), dtype)
     # log A in the log domain
     logA = np.empty((m, 3), dtype)
     # scratch for layer 1
     T1 = np.empty((m, 16), dtype)
-    return (Z1, A1, d1, Z2, Zs, S, A2, d2, logA, T1)
+    return (Z1, A1, d1, Z2, Zs, S, Zmax, Z2t, A2, d2, logA, T1)
 
 
 def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarray, ...]) -> np.ndarray:
     """The forward pass into work (kept for the backward pass); returns the output A2."""
-    (Z1, A1, d1, Z2, Zs, S, A2, d2, logA, T1) = work
+    (Z1, A1, d1, Z2, Zs, S, Zmax, Z2t, A2, d2, logA, T1) = work
     # Layer 1: Z1 = X W1 + b1, A1 = tanh(Z1)
     np.dot(X, params["W1"], out=Z1)
     Z1 += params["b1"]
@@ -83,7 +86,9 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
     np.dot(A1, params["W2"], out=Z2)
     Z2 += params["b2"]
     # softmax, shifted by the row maximum so exp never overflows
-    np.subtract(Z2, Z2.max(axis=1, keepdims=True), out=Zs)
+    np.copyto(Z2t, Z2.T)
+    np.maximum.reduce(Z2t, axis=0, out=Zmax[:, 0])
+    np.subtract(Z2, Zmax, out=Zs)
     np.exp(Zs, out=A2)
     np.add.reduce(A2, axis=1, keepdims=True, out=S)
     A2 /= S
@@ -92,7 +97,7 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
 
 def _loss(work: tuple[np.ndarray, ...], Y: np.ndarray) -> float:
     """E of the batch whose forward pass is in work."""
-    (Z1, A1, d1, Z2, Zs, S, A2, d2, logA, T1) = work
+    (Z1, A1, d1, Z2, Zs, S, Zmax, Z2t, A2, d2, logA, T1) = work
     n = Y.shape[0]
     # log A = Zs - np.log(S), in the log domain: never log(0)
     np.subtract(Zs, np.log(S), out=logA)
@@ -108,7 +113,7 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     scale multiplies δ2 only: every later term is linear in it. gradients() passes 1; train()
     passes the learning rate for gd, sgd and momentum, so grads receive the step η ∂E/∂w.
     """
-    (Z1, A1, d1, Z2, Zs, S, A2, d2, logA, T1) = work
+    (Z1, A1, d1, Z2, Zs, S, Zmax, Z2t, A2, d2, logA, T1) = work
     n = X.shape[0]
     # δ2 = ∂E/∂A2 · (diag(A2) - A2 A2ᵀ), which collapses to this because rows of A2 and Y sum to 1
     # d2 = scale * (A2 - Y)/n
@@ -148,7 +153,11 @@ def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise ValueError(f"{name}: expected real numbers, got dtype {array.dtype}")
     array = np.ascontiguousarray(array, dtype=dtype)
-    if not np.all(np.isfinite(array)):
+    # A finite sum proves every value finite (NaN and ±inf carry through a sum), in one cheap pass;
+    # only a sum that overflows needs the value-by-value check.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(array, axis=None)
+    if not np.isfinite(total) and not np.all(np.isfinite(array)):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return array
 
