@@ -38,12 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chainrule", description="The chain rule, derived by SymPy, as NumPy code.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    from codegen import train  # the train command lives in codegen/train.py
+
+    train.add_arguments(commands.add_parser("train", help="train the network on data; write weights, history, plot"))
     _derive_arguments(commands.add_parser("derive", help="print the derivation as LaTeX or Markdown"))
     _generate_arguments(commands.add_parser("generate", help="write the NumPy training module"))
     regenerate = commands.add_parser("regenerate", help="rewrite generated/ from examples/")
     regenerate.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    action = {"derive": _derive, "generate": _generate, "regenerate": _regenerate}[args.command]
+    action = {"derive": _derive, "generate": _generate, "regenerate": _regenerate, "train": train.run}[args.command]
     return _run(args, action)
 
 
