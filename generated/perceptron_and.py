@@ -241,7 +241,8 @@ def _central_differences(params: dict[str, np.ndarray], key: str, entries: np.nd
     return slopes
 
 
-def numerical_gradient(params: dict[str, np.ndarray], X: object, Y: object, h: float = 1e-4) -> dict[str, np.ndarray]:
+def numerical_gradient(params: dict[str, np.ndarray], X: object, Y: object,
+                       h: float = 1e-4) -> dict[str, np.ndarray]:
     """∂E/∂w by central differences, (E(w + h) − E(w − h)) / 2h for every parameter w, in float64
     whatever the params' dtype (the error is O(h²) where E is smooth).
 
@@ -497,7 +498,8 @@ def train(
                     np.square(gflat, out=spare)
                     spare *= 1 - beta2
                     second += spare
-                    root = (1 - beta2**step) ** 0.5  # √(1 − β2^t), so that m̂ / (√v̂ + ε) = m / (√v + ε root) · root / (1 − β1^t)
+                    # root = √(1 − β2^t), so that m̂ / (√v̂ + ε) = m / (√v + ε root) · root / (1 − β1^t)
+                    root = (1 - beta2**step) ** 0.5
                     np.sqrt(second, out=spare)
                     spare += epsilon * root
                     np.divide(velocity, spare, out=spare)
