@@ -7,8 +7,8 @@ number``), so the command exits 2 with nothing but that line.
 
 CSV: the first line names the columns; every other line is one sample of numbers. The target
 columns are ``targets`` (names); without them, the last column if it holds class labels for a
-classifier, else the last ``outputs`` columns. A single target column comes back as a 1-D array,
-which the generated module reads as class labels where its loss allows them.
+classifier, else the last ``outputs`` columns. For a network that takes class labels, a single
+target column comes back as a 1-D array, which the generated module reads as the labels.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def _read_csv(file: Path, source: str, outputs: int, labels: bool, targets: tupl
     if not features:
         raise DataError("--target", "every column is a target: no features left", source)
     X = np.ascontiguousarray(values[:, features])
-    Y = values[:, chosen[0]] if len(chosen) == 1 else np.ascontiguousarray(values[:, chosen])
+    Y = values[:, chosen[0]] if len(chosen) == 1 and labels else np.ascontiguousarray(values[:, chosen])
     return Dataset(X, Y, None, None, source, targets)
 
 

@@ -120,6 +120,23 @@ def test_an_npz_with_validation_and_flags_overriding_the_spec(tmp_path: Path,
     assert len((tmp_path / "run" / "history.csv").read_text().splitlines()) == 4
 
 
+def test_a_regression_from_a_csv_scores_r2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 3))
+    y = X[:, 0] - 0.5 * X[:, 1] * X[:, 2]
+    data = tmp_path / "fit.csv"
+    data.write_text("a,b,c,y\n" + "".join(f"{r[0]},{r[1]},{r[2]},{t}\n" for r, t in zip(X, y, strict=True)))
+    spec = tmp_path / "fit.toml"
+    spec.write_text('name = "fit"\ninputs = 3\nloss = "mse"\nreduction = "mean"\n[[layers]]\nunits = 8\n'
+                    'activation = "tanh"\n[[layers]]\nunits = 1\nactivation = "identity"\n'
+                    '[train]\noptimizer = "adam"\nlearning_rate = 0.01\nepochs = 40\nbatch_size = 16\n')
+    code, lines = _run(capsys, spec, data, "-o", tmp_path / "run", "--val-split", "0.25")
+    assert code == 0, lines
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["targets"] == ["y"] and 0 < record["final"]["val_r2"] <= 1
+    assert (tmp_path / "run" / "history.csv").read_text().startswith("epoch,loss,val_loss,val_r2\n")
+
+
 def test_a_missing_matplotlib_is_a_one_line_note(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
