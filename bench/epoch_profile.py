@@ -1,6 +1,6 @@
 """Where a generated module's training epoch goes, part by part (W2 by default, float32 spec).
 
-    python bench/profile.py [--workload W1|W2] [--module FILE] [--epochs N] [--threads N]
+    python bench/epoch_profile.py [--workload W1|W2] [--module FILE] [--epochs N] [--threads N]
 
 Every simple statement of ``_forward``, ``_loss``, ``_backward`` and ``train`` is wrapped in a
 pair of clock reads (an AST rewrite of the module's source; about 0.2 µs per statement), the
@@ -100,7 +100,7 @@ def instrumented(source: str, name: str) -> tuple[types.ModuleType, dict[int, fl
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="bench/profile.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="bench/epoch_profile.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workload", choices=("W1", "W2"), default="W2")
     parser.add_argument("--module", type=Path, help="profile this module file instead of generating one")
     parser.add_argument("--epochs", type=int, default=2)
