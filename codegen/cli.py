@@ -19,7 +19,6 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from codegen.data import DataError
 from codegen.writer import OutputError
 from derive import __version__
 from derive.errors import SpecError, shown
@@ -54,11 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chainrule", description="The chain rule, derived by SymPy, as NumPy code.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    from codegen import train  # the train command lives in codegen/train.py
+
+    train.add_arguments(commands.add_parser("train", help="train the network on data; write weights, history, plot"))
     _derive_arguments(commands.add_parser("derive", help="print the derivation as LaTeX or Markdown"))
     _generate_arguments(commands.add_parser("generate", help="write the NumPy training module"))
     _regenerate_arguments(commands.add_parser("regenerate", help=REGENERATE_HELP))
     args = parser.parse_args(argv)
-    action = {"derive": _derive, "generate": _generate, "regenerate": _regenerate}[args.command]
+    action = {"derive": _derive, "generate": _generate, "regenerate": _regenerate, "train": train.run}[args.command]
     return _run(args, action)
 
 
@@ -109,7 +111,7 @@ def _regenerate_arguments(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, action: Callable[[argparse.Namespace], None]) -> int:
     try:
         action(args)
-    except (SpecError, OutputError, DataError) as error:
+    except (SpecError, OutputError) as error:  # a DataError is a SpecError
         if args.debug:
             traceback.print_exc()
         print(f"error: {error}".replace("\n", " "), file=sys.stderr)

@@ -5,8 +5,9 @@ minibatch; this module is what lets a derived expression land in such an array.
 :meth:`InPlace.assign` turns ``target = expr`` into a short sequence of ufunc calls with
 ``out=`` (``np.subtract(1, A1, out=T1)``, ``np.tanh(T1, out=T1)``, ``T1 *= 0.5``), and
 :meth:`InPlace.scale` turns ``target *= expr`` into the same. Each call is one pass over
-the data, as in the expression itself; nothing of the batch's size is allocated, except a
-boolean mask for a step function.
+the data, as in the expression itself; nothing of the batch's size is allocated. A step
+function multiplied in goes through a boolean mask from a second pool
+(``np.greater(Z1, 0, out=M1)`` then ``d1 *= M1``), so it allocates nothing either.
 
 Operands. A symbol that names a full array prints as its name. A subexpression that has no
 full array in it (numbers; scalars such as n; one-column arrays such as S) prints inline,
@@ -61,12 +62,14 @@ class InPlace:
     """Statements that evaluate elementwise expressions into existing arrays.
 
     ``small`` holds the symbols that are not full arrays (scalars, one-column arrays);
-    every other symbol names an array of the target's shape.
+    every other symbol names an array of the target's shape. ``masks`` hands out boolean
+    arrays of that shape (for ``target *= θ(u)``).
     """
 
-    def __init__(self, scratch: Scratch, small: frozenset[sp.Symbol]) -> None:
+    def __init__(self, scratch: Scratch, small: frozenset[sp.Symbol], masks: Scratch | None = None) -> None:
         self.scratch = scratch
         self.small = small
+        self.masks = masks if masks is not None else Scratch(f"M{scratch.prefix}")
         self.lines: list[str] = []
 
     def emit(self, line: str) -> None:
@@ -268,7 +271,10 @@ class InPlace:
         for factor in numerators:
             if isinstance(factor, sp.Heaviside) and len(factor.args) > 1 and factor.args[1] == 0 \
                     and self.operand(factor.args[0]) is not None:
-                self.emit(f"{target} *= ({self.operand(factor.args[0])} > 0)")  # θ(u), θ(0) = 0, as a mask
+                mask = self.masks.take()  # θ(u) with θ(0) = 0 is the mask u > 0: one compare, one multiply
+                self.emit(f"np.greater({self.operand(factor.args[0])}, 0, out={mask})")
+                self.emit(f"{target} *= {mask}")
+                self.masks.give_back(mask)
             else:
                 self.with_value(factor, lambda value: self.emit(f"{target} *= {value}"))
         for factor in denominators:

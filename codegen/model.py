@@ -70,6 +70,17 @@ class ModelContext:
     backward: tuple[Line, ...]
     backward_uses_n: bool
     train: dict[str, object]
+    classifier: bool  # accuracy is argmax or threshold; else a regression, scored by R²
+    metric: str  # history's key for the validation score: val_accuracy | val_r2
+    labels: bool  # Y may be integer class labels, shape (n,) (cross_entropy, bce)
+    classes: int  # labels run 0..classes-1
+    label_words: str  # what such labels become
+    target_words: str  # the shapes Y may have, for error messages
+    kind_words: str  # "identity output, loss sse"
+    predict_labels_words: str
+    accuracy_words: str
+    score_words: str
+    summary_table: tuple[str, ...]  # the lines summary() returns
     uses_erf: bool = False  # whether the module needs its own erf (codegen/templates/erf.py.jinja)
 
 
@@ -80,10 +91,13 @@ class Work:
         self.lines: list[Line] = []
         self.names: list[str] = []
         self.pools = {layer.index: Scratch(f"T{layer.index}") for layer in net.layers}
+        self.masks = {layer.index: Scratch(f"M{layer.index}") for layer in net.layers}
         self.widths = {layer.index: layer.fan_out for layer in net.layers}
 
-    def array(self, name: str, columns: int, why: str = "") -> None:
-        self.lines.append(Line(f"{name} = np.empty((m, {columns}), dtype)", (why,) if why else ()))
+    def array(self, name: str, columns: int, why: str = "", shape: str = "(m, {columns})",
+              dtype: str = "dtype") -> None:
+        """``name = np.empty(shape, dtype)``; shape is (m, columns) unless given, e.g. "({columns}, m)"."""
+        self.lines.append(Line(f"{name} = np.empty({shape.format(columns=columns)}, {dtype})", (why,) if why else ()))
         self.names.append(name)
 
     def alias(self, name: str, other: str, why: str) -> None:
@@ -91,12 +105,15 @@ class Work:
         self.names.append(name)
 
     def emitter(self, layer: int) -> InPlace:
-        return InPlace(self.pools[layer], SMALL)
+        return InPlace(self.pools[layer], SMALL, self.masks[layer])
 
     def finish(self) -> None:
         for layer, pool in self.pools.items():
             for index, name in enumerate(pool.names):
                 self.array(name, self.widths[layer], f"scratch for layer {layer}" if index == 0 else "")
+            for index, name in enumerate(self.masks[layer].names):
+                self.array(name, self.widths[layer], f"mask for layer {layer}: where θ(u) = 1" if index == 0 else "",
+                           dtype="bool")
 
 
 def model_context(net: NetworkDerivation, source: str, tool: str, version: str) -> ModelContext:
@@ -126,7 +143,7 @@ def model_context(net: NetworkDerivation, source: str, tool: str, version: str) 
         accuracy=accuracy, layers=layers, work=tuple(work.lines), work_names=_wrapped(work.names),
         output=f"A{last.index}", loss_lines=loss_lines, loss_uses_n=n in net.output.scale.free_symbols,
         backward=backward, backward_uses_n=n in net.output.delta.free_symbols, train=train,
-        uses_erf=_uses_erf(net),
+        **_task_words(net, accuracy), summary_table=_summary_table(net), uses_erf=_uses_erf(net),
     )
 
 
@@ -136,6 +153,59 @@ def _uses_erf(net: NetworkDerivation) -> bool:
     printed = [out.delta, out.element_loss, *out.log_forms.values()]
     printed += [expr for layer in net.layers for expr in (layer.forward, layer.backward) if expr is not None]
     return any(expr.has(sp.erf) for expr in printed)
+
+
+def _task_words(net: NetworkDerivation, accuracy: str) -> dict[str, object]:
+    """What the module says about its task: classifier or regression, the labels Y may be, the scores."""
+    spec, last = net.spec, net.layers[-1]
+    outputs, output = last.fan_out, f"A{last.index}"
+    classes = outputs if outputs > 1 else 2
+    labels = spec.loss.targets in ("unit", "distribution")
+    rows = "one-hot rows" if spec.loss.targets == "distribution" else "targets in [0, 1]"
+    label_range = "0 or 1" if outputs == 1 else f"0..{outputs - 1}"
+    if accuracy == "argmax":
+        predict = f"The class of each sample, the argmax of {output}'s row: shape (n,), integers 0..{outputs - 1}."
+        words = f"The fraction of samples classified right: argmax of {output}'s row against that of Y's."
+    elif outputs == 1:
+        predict = f"The class of each sample, 1 where {output} > 0.5, else 0: shape (n,)."
+        words = f"The fraction of samples classified right: {output} > 0.5 against Y > 0.5."
+    else:
+        predict = f"Each output thresholded at 0.5: shape (n, {outputs}), 1 where {output} > 0.5, else 0."
+        words = f"The fraction of outputs classified right: {output} > 0.5 against Y > 0.5, entry by entry."
+    classifier = accuracy != "none"
+    score = ("The accuracy: " + words[0].lower() + words[1:] if classifier else
+             "R² of the predictions, averaged over the outputs: 1 is perfect, 0 no better than the mean.")
+    return {
+        "classifier": classifier, "metric": "val_accuracy" if classifier else "val_r2", "labels": labels,
+        "classes": classes,
+        "label_words": (f"whole numbers {label_range}, turned into one-hot rows" if outputs > 1
+                        else "0 or 1, turned into a column"),
+        "target_words": (f"shape (n, {outputs}) ({rows}) or (n,) (class labels {label_range})" if labels
+                         else f"shape (n, {outputs})"),
+        "kind_words": f"{last.rule.name} output, loss {spec.loss.name}",
+        "predict_labels_words": predict, "accuracy_words": words, "score_words": score,
+    }
+
+
+def _summary_table(net: NetworkDerivation) -> tuple[str, ...]:
+    """summary(): the layers as a table, then the totals, loss, reduction and dtype."""
+    spec = net.spec
+    rows = [("layer", "activation", "units", "W shape", "b shape", "parameters")]
+    total = 0
+    for layer in net.layers:
+        count = layer.fan_in * layer.fan_out + layer.fan_out
+        total += count
+        rows.append((str(layer.index), layer.rule.name, str(layer.fan_out), f"({layer.fan_in}, {layer.fan_out})",
+                     f"({layer.fan_out},)", str(count)))
+    rows.append(("total", "", "", "", "", str(total)))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = [f"Network {spec.name}: {spec.inputs} inputs, {len(net.layers)} layers"]
+    for row in rows:
+        cells = [cell.rjust(width) if column in (2, 5) else cell.ljust(width)
+                 for column, (cell, width) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    lines.append(f"loss {spec.loss.name}, reduction {spec.reduction}, dtype {spec.dtype}")
+    return tuple(lines)
 
 
 def _wrapped(names: list[str]) -> str:
@@ -165,9 +235,12 @@ def _layer(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> LayerC
     if layer.rule.kind == "softmax":
         work.array("Zs", layer.fan_out, "softmax: Z shifted by its row maximum, and S = Σ_j exp(Zs) per row")
         work.array("S", 1)
+        work.array("Zmax", 1)
+        maximum = _row_maximum(work, l, layer.fan_out)
         work.array(f"A{l}", layer.fan_out)
         forward += _commented("softmax, shifted by the row maximum so exp never overflows", [
-            f"np.subtract(Z{l}, Z{l}.max(axis=1, keepdims=True), out=Zs)",
+            *maximum,
+            f"np.subtract(Z{l}, Zmax, out=Zs)",
             f"np.exp(Zs, out=A{l})",
             f"np.add.reduce(A{l}, axis=1, keepdims=True, out=S)",
             f"A{l} /= S",
@@ -183,6 +256,22 @@ def _layer(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> LayerC
     work.array(f"d{l}", layer.fan_out)
     return LayerCode(l, layer.fan_in, layer.fan_out, layer.rule.name, words,
                      std.format(fan_in=layer.fan_in, fan_out=layer.fan_out), tuple(forward))
+
+
+NARROW = 64  # below this many columns a row maximum is faster through the transpose
+
+
+def _row_maximum(work: Work, l: int, columns: int) -> list[str]:
+    """Statements leaving max_j Z_kj in Zmax (m, 1).
+
+    NumPy reduces a short last axis row by row, 4x to 8x slower than it reduces the first
+    axis in vector steps; so a narrow Z is copied to its transpose first. The maximum is
+    exact whatever the order.
+    """
+    if columns >= NARROW:
+        return [f"np.maximum.reduce(Z{l}, axis=1, keepdims=True, out=Zmax)"]
+    work.array(f"Z{l}t", columns, f"Z{l} transposed, for its row maximum", shape="({columns}, m)")
+    return [f"np.copyto(Z{l}t, Z{l}.T)", f"np.maximum.reduce(Z{l}t, axis=0, out=Zmax[:, 0])"]
 
 
 def _loss_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:

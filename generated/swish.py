@@ -11,6 +11,7 @@ Notation  Zl = A(l-1) Wl + bl,  Al = fl(Zl),  A0 = X,  dl = δl = ∂E/∂Zl;
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -41,7 +42,7 @@ SHUFFLE_WHOLE_BYTES = 1 << 22  # train(): data up to this size is shuffled whole
 
 def init_params(seed: int = 0, dtype: type = DTYPE) -> dict[str, np.ndarray]:
     """Seeded initial weights; biases start at zero."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_check_seed(seed))
     params = {}
     # Layer 1 (z/(1 + exp(-z))): Xavier/Glorot normal
     params["W1"] = rng.normal(0.0, np.sqrt(2.0 / (2 + 8)), size=SHAPES["W1"]).astype(dtype)
@@ -150,14 +151,30 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     np.add.reduce(d1, axis=0, out=grads["b1"])
 
 
-def _as_matrix(value: object, name: str, columns: int, dtype: type) -> np.ndarray:
+def _is_real(value: object) -> bool:
+    """A real number: a Python or NumPy int or float, not a bool."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_seed(seed: object) -> int:
+    if not _is_integer(seed) or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+def _as_matrix(value: object, name: str, columns: int, dtype: type, expected: str = "") -> np.ndarray:
+    """value as an (n, columns) array of dtype, or ValueError; expected words the shapes allowed."""
     try:
         array = np.asarray(value)
     except (ValueError, TypeError):
         raise ValueError(f"{name}: expected a 2-D array (n, {columns}) of numbers, got rows of unequal "
                          f"length or values that are not numbers") from None
     if array.ndim != 2 or array.shape[1] != columns:
-        raise ValueError(f"{name}: expected shape (n, {columns}), got {array.shape}")
+        raise ValueError(f"{name}: expected {expected or f'shape (n, {columns})'}, got {array.shape}")
     if array.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one sample, got shape {array.shape}")
     return _real(array, name, dtype)
@@ -168,17 +185,52 @@ def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise ValueError(f"{name}: expected real numbers, got dtype {array.dtype}")
     array = np.ascontiguousarray(array, dtype=dtype)
-    if not np.all(np.isfinite(array)):
+    # A finite sum proves every value finite (NaN and ±inf carry through a sum), in one cheap pass;
+    # only a sum that overflows needs the value-by-value check.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(array, axis=None)
+    if not np.isfinite(total) and not np.all(np.isfinite(array)):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return array
 
 
+def _one_hot(labels: np.ndarray, name: str, dtype: type) -> np.ndarray:
+    """Class labels, shape (n,), as a column (n, 1) of 0 and 1."""
+    if labels.dtype == np.bool_:
+        labels = labels.astype(np.intp)
+    if not np.issubdtype(labels.dtype, np.number) or np.issubdtype(labels.dtype, np.complexfloating):
+        raise ValueError(f"{name}: expected integer class labels, got dtype {labels.dtype}")
+    if labels.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one sample, got shape {labels.shape}")
+    with np.errstate(invalid="ignore"):
+        valid = (labels >= 0) & (labels <= 1) & (labels == np.round(labels))
+    if not np.all(valid):
+        row = int(np.argmin(valid))
+        raise ValueError(f"{name}: class labels must be whole numbers 0..1; "
+                         f"row {row} is {labels[row].item()!r}")
+    labels = labels.astype(np.intp)
+    return labels.astype(dtype).reshape(-1, 1)
+
+
+Y_SHAPES = "shape (n, 1) (targets in [0, 1]) or (n,) (class labels 0 or 1)"
+
+
 def _check_data(X: object, Y: object | None, dtype: type) -> tuple[np.ndarray, np.ndarray | None]:
-    """X as an (n, 2) array and Y as an (n, 1) array of the dtype, or ValueError."""
+    """X as an (n, 2) array and Y as an (n, 1) array of the dtype, or ValueError.
+
+    Y may also be class labels, shape (n,): 0 or 1, turned into a column.
+    """
     X = _as_matrix(X, "X", SIZES[0], dtype)
     if Y is None:
         return X, None
-    Y = _as_matrix(Y, "Y", SIZES[-1], dtype)
+    try:
+        labels = np.asarray(Y)
+    except (ValueError, TypeError):  # ragged rows: _as_matrix says so
+        labels = None
+    if labels is not None and labels.ndim == 1:
+        Y = _one_hot(labels, "Y", dtype)
+    else:
+        Y = _as_matrix(Y if labels is None else labels, "Y", SIZES[-1], dtype, Y_SHAPES)
     if Y.shape[0] != X.shape[0]:
         raise ValueError(f"Y: expected {X.shape[0]} rows to match X, got shape {Y.shape}")
     if np.any(Y < 0) or np.any(Y > 1):
@@ -245,15 +297,122 @@ def gradients(params: dict[str, np.ndarray], X: object, Y: object) -> tuple[floa
     return _loss(work, Y), grads
 
 
-def _accuracy(A: np.ndarray, Y: np.ndarray) -> float:
+def _check_step(h: object) -> float:
+    if not (_is_real(h) and np.isfinite(h) and h > 0):
+        raise ValueError(f"h: expected a finite number > 0, got {h!r}")
+    return float(h)
+
+
+def _central_differences(params: dict[str, np.ndarray], key: str, entries: np.ndarray, X: np.ndarray,
+                         Y: np.ndarray, h: float, work: tuple[np.ndarray, ...]) -> np.ndarray:
+    """(E(w + h) − E(w − h)) / 2h for the given flat entries w of params[key], which is changed and restored."""
+    flat = params[key].reshape(-1)  # a view of params[key]
+    slopes = np.empty(entries.shape[0])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for i, entry in enumerate(entries):
+            saved = flat[entry]
+            flat[entry] = saved + h
+            _forward(params, X, work)
+            up = _loss(work, Y)
+            flat[entry] = saved - h
+            _forward(params, X, work)
+            down = _loss(work, Y)
+            flat[entry] = saved
+            slopes[i] = (up - down) / (2 * h)
+    return slopes
+
+
+def numerical_gradient(params: dict[str, np.ndarray], X: object, Y: object,
+                       h: float = 1e-4) -> dict[str, np.ndarray]:
+    """∂E/∂w by central differences, (E(w + h) − E(w − h)) / 2h for every parameter w, in float64
+    whatever the params' dtype (the error is O(h²) where E is smooth).
+
+    Independent of the derivation: it only evaluates the loss. Two forward passes per parameter,
+    so it is meant for a few samples; check_gradients can also sample the entries.
+    """
+    h = _check_step(h)
+    params = {key: value.astype(np.float64) for key, value in _check_params(params).items()}
+    X, Y = _check_data(X, Y, np.float64)
+    work = _work(X.shape[0], np.float64)
+    return {key: _central_differences(params, key, np.arange(value.size), X, Y, h, work).reshape(value.shape)
+            for key, value in params.items()}
+
+
+def check_gradients(params: dict[str, np.ndarray], X: object, Y: object, h: float = 1e-4,
+                    entries: int | None = None, seed: int = 0) -> float:
+    """The largest relative difference between gradients() and numerical_gradient(): over the
+    parameter arrays, the largest ‖g − ĝ‖ / (‖g‖ + ‖ĝ‖), with g from gradients (in the params'
+    dtype) and ĝ by central differences in float64 (0 where both are 0).
+
+    Expect below 1e-7 with float64 params, and below 1e-3 with float32 ones, whose rounding the
+    analytic gradient carries. A relu-like kink within h of some Z (for a few samples of X) can
+    raise it; a smaller h or other samples tell such a kink from a wrong gradient.
+    entries: check at most this many entries of each array, drawn with seed (None: all of them).
+    """
+    h = _check_step(h)
+    if entries is not None and (not _is_integer(entries) or entries < 1):
+        raise ValueError(f"entries: expected an integer >= 1 or None, got {entries!r}")
+    rng = np.random.default_rng(_check_seed(seed))
+    params = _check_params(params)
+    _, grads = gradients(params, X, Y)
+    wide = {key: value.astype(np.float64) for key, value in params.items()}
+    X, Y = _check_data(X, Y, np.float64)
+    work = _work(X.shape[0], np.float64)
+    worst = 0.0
+    for key, value in wide.items():
+        chosen = np.arange(value.size)
+        if entries is not None and entries < value.size:
+            chosen = np.sort(rng.choice(value.size, size=int(entries), replace=False))
+        numeric = _central_differences(wide, key, chosen, X, Y, h, work)
+        analytic = grads[key].reshape(-1)[chosen].astype(np.float64)
+        bottom = np.linalg.norm(analytic) + np.linalg.norm(numeric)
+        difference = float(np.linalg.norm(analytic - numeric) / bottom) if bottom > 0 else 0.0
+        if not difference <= worst:  # a NaN stays NaN
+            worst = difference
+    return worst
+
+
+def _labels(A: np.ndarray) -> np.ndarray:
+    return (A[:, 0] > 0.5).astype(np.intp)
+
+
+def _metric(A: np.ndarray, Y: np.ndarray) -> float:
+    """The fraction of samples classified right."""
     return float(np.mean((A > 0.5) == (Y > 0.5)))
 
 
+def predict_labels(params: dict[str, np.ndarray], X: object) -> np.ndarray:
+    """The class of each sample, 1 where A2 > 0.5, else 0: shape (n,)."""
+    return _labels(forward(params, X))
+
+
 def accuracy(params: dict[str, np.ndarray], X: object, Y: object) -> float:
-    """The fraction of samples classified right."""
+    """The fraction of samples classified right: A2 > 0.5 against Y > 0.5."""
     params = _check_params(params)
     X, Y = _check_data(X, Y, _dtype_of(params))
-    return _accuracy(_forward(params, X, _work(X.shape[0], _dtype_of(params))), Y)
+    return _metric(_forward(params, X, _work(X.shape[0], _dtype_of(params))), Y)
+
+
+def score(params: dict[str, np.ndarray], X: object, Y: object) -> float:
+    """The accuracy: the fraction of samples classified right: A2 > 0.5 against Y > 0.5."""
+    params = _check_params(params)
+    X, Y = _check_data(X, Y, _dtype_of(params))
+    return _metric(_forward(params, X, _work(X.shape[0], _dtype_of(params))), Y)
+
+
+def summary() -> str:
+    """The network as a table: layers, activations, shapes, parameter counts, loss, reduction, dtype."""
+    return SUMMARY
+
+
+SUMMARY = "\n".join([
+    'Network swish: 2 inputs, 2 layers',
+    'layer  activation       units  W shape  b shape  parameters',
+    '1      z/(1 + exp(-z))      8  (2, 8)   (8,)             24',
+    '2      sigmoid              1  (8, 1)   (1,)              9',
+    'total                                                    33',
+    'loss bce, reduction mean, dtype float64',
+])
 
 
 def _layout(params: dict[str, np.ndarray], dtype: type) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -266,6 +425,25 @@ def _layout(params: dict[str, np.ndarray], dtype: type) -> tuple[np.ndarray, dic
         views[key][...] = params[key]
         start += size
     return flat, views
+
+
+def _validation_pair(validation: object) -> tuple[object, object]:
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        got = (f"a {type(validation).__name__} of {len(validation)}" if isinstance(validation, (tuple, list))
+               else type(validation).__name__)
+        raise ValueError(f"validation: expected a pair (Xv, Yv), got {got}")
+    return validation[0], validation[1]
+
+
+def _report(epoch: int, epochs: int, history: dict[str, list[float]], seconds: float) -> None:
+    """One progress line: the epoch, its loss, the validation numbers if any, the time so far."""
+    words = [f"epoch {epoch + 1}/{epochs}", f"loss {history['loss'][-1]:.6g}"]
+    words += [f"{key} {history[key][-1]:.6g}" for key in ("val_loss", METRIC) if key in history]
+    print("  ".join([*words, f"{seconds:.1f} s"]), flush=True)
+
+
+METRIC = "val_accuracy"  # history's key for the validation score
+REPORT_SECONDS = 1.0  # train(verbose=True) prints at most one line per this many seconds
 
 
 def train(
@@ -285,6 +463,9 @@ def train(
     dtype: type | None = None,
     validation: tuple[object, object] | None = None,
     callback: Callable[[int, float], object] | None = None,
+    patience: int | None = None,
+    verbose: bool = False,
+    history: dict[str, list[float]] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
     """Train and return (params, history).
 
@@ -292,22 +473,36 @@ def train(
     minibatch of a seeded shuffle. history["loss"][e] is E of epoch e summed over its batches
     as each was seen before its step (weighted by batch size, so it is a mean over samples);
     with validation=(Xv, Yv) it also holds "val_loss" and "val_accuracy" after each epoch.
-    callback(epoch, loss) is called after each epoch. The input params are not modified.
-    Every array keeps the dtype (params' dtype, or dtype, or DTYPE): X and Y are converted once.
+    callback(epoch, loss) is called after each epoch; if it returns False, training stops there.
+    patience=p (with validation) stops once the validation loss has not improved for p epochs,
+    and the params returned are those of the epoch with the lowest validation loss.
+    verbose=True prints a progress line after an epoch, at most one per second, and the last.
+    history: a dict to record into (and return), so that a callback can read the epoch's numbers.
+    The input params are not modified. Every array keeps the dtype (params' dtype, or dtype, or
+    DTYPE): X and Y are converted once.
     """
-    if optimizer not in OPTIMIZERS:
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     for name, value in (("learning_rate", learning_rate), ("epsilon", epsilon)):
-        if isinstance(value, bool) or not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
+        if not (_is_real(value) and np.isfinite(value) and value > 0):
             raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
     for name, value in (("momentum", momentum), ("beta1", beta1), ("beta2", beta2)):
-        if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 <= value < 1):
+        if not (_is_real(value) and 0 <= value < 1):
             raise ValueError(f"{name}: expected a number in [0, 1), got {value!r}")
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        if not _is_integer(value) or value < 1:
             raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+    seed = _check_seed(seed)
+    if patience is not None and (not _is_integer(patience) or patience < 1):
+        raise ValueError(f"patience: expected an integer >= 1 or None, got {patience!r}")
+    if patience is not None and validation is None:
+        raise ValueError("patience: early stopping watches the validation loss; pass validation=(Xv, Yv)")
+    if history is not None and not isinstance(history, dict):
+        raise ValueError(f"history: expected a dict to record into, got {type(history).__name__}")
     if dtype is not None and not (isinstance(dtype, type) and issubclass(dtype, np.floating)):
         raise ValueError(f"dtype: expected a NumPy float type such as np.float32, got {dtype!r}")
+    learning_rate, epsilon, momentum, beta1, beta2 = map(float, (learning_rate, epsilon, momentum, beta1, beta2))
+    epochs = int(epochs)
     if params is None:
         dtype = dtype or DTYPE
         params = init_params(seed, dtype)
@@ -317,7 +512,11 @@ def train(
     X, Y = _check_data(X, Y, dtype)
     assert Y is not None
     if validation is not None:
-        Xv, Yv = _check_data(validation[0], validation[1], dtype)
+        try:
+            Xv, Yv = _check_data(*_validation_pair(validation), dtype)
+        except ValueError as error:
+            message = str(error)
+            raise ValueError(message if message.startswith("validation:") else f"validation: {message}") from None
         validation_work = _work(Xv.shape[0], dtype)
     n = X.shape[0]
     size = n if optimizer == "gd" else min(int(batch_size), n)
@@ -326,8 +525,10 @@ def train(
     velocity = np.zeros_like(flat) if optimizer in ("momentum", "adam") else flat[:0]
     second = np.zeros_like(flat) if optimizer == "adam" else flat[:0]
     spare = np.empty_like(flat) if optimizer == "adam" else flat[:0]
+    best = np.empty_like(flat) if patience is not None else flat[:0]  # the params of the best epoch so far
+    best_loss, best_epoch = np.inf, -1
     # gd, sgd and momentum fold η into δ2, so grads hold η ∂E/∂w and the step is one pass.
-    scale = 1.0 if optimizer == "adam" else float(learning_rate)
+    scale = 1.0 if optimizer == "adam" else learning_rate
     # Data that fits in cache is shuffled whole once per epoch; larger data is gathered batch
     # by batch into a buffer that stays in cache. Both visit the same samples in the same order.
     whole = optimizer == "gd" or X.nbytes + Y.nbytes <= SHUFFLE_WHOLE_BYTES
@@ -337,12 +538,14 @@ def train(
     gathered = {} if whole else {m: (np.empty((m, X.shape[1]), dtype), np.empty((m, Y.shape[1]), dtype))
                                  for m in sizes}
     rng = np.random.default_rng(seed)
-    history: dict[str, list[float]] = {"loss": []}
+    history = {} if history is None else history
+    history["loss"] = []
     if validation is not None:
-        history["val_loss"], history["val_accuracy"] = [], []
+        history["val_loss"], history[METRIC] = [], []
     step = 0
+    started = reported = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(int(epochs)):
+        for epoch in range(epochs):
             if optimizer != "gd":
                 order = rng.permutation(n)
                 if whole:  # mode="clip": order is a permutation, and NumPy then writes out= directly
@@ -377,7 +580,8 @@ def train(
                     np.square(gflat, out=spare)
                     spare *= 1 - beta2
                     second += spare
-                    root = (1 - beta2**step) ** 0.5  # √(1 − β2^t), so that m̂ / (√v̂ + ε) = m / (√v + ε root) · root / (1 − β1^t)
+                    # root = √(1 − β2^t), so that m̂ / (√v̂ + ε) = m / (√v + ε root) · root / (1 − β1^t)
+                    root = (1 - beta2**step) ** 0.5
                     np.sqrt(second, out=spare)
                     spare += epsilon * root
                     np.divide(velocity, spare, out=spare)
@@ -391,28 +595,135 @@ def train(
                     f"training diverged: the loss became {total} at epoch {epoch + 1}; "
                     f"try a smaller learning_rate (now {learning_rate})")
             history["loss"].append(float(total))
+            halt = False
             if validation is not None:
                 output = _forward(weights, Xv, validation_work)
                 history["val_loss"].append(_loss(validation_work, Yv))
-                history["val_accuracy"].append(_accuracy(output, Yv))
-            if callback is not None:
-                callback(epoch, float(total))
+                history[METRIC].append(_metric(output, Yv))
+                if patience is not None:
+                    if history["val_loss"][-1] < best_loss:
+                        best_loss, best_epoch = history["val_loss"][-1], epoch
+                        best[...] = flat
+                    halt = epoch - best_epoch >= patience
+            if callback is not None and callback(epoch, float(total)) is False:
+                halt = True
+            now = time.perf_counter()
+            if verbose and (halt or epoch == epochs - 1 or now - reported >= REPORT_SECONDS):
+                _report(epoch, epochs, history, now - started)
+                reported = now
+            if halt:
+                break
+    if patience is not None and best_epoch >= 0:
+        flat[...] = best
+        if verbose:
+            print(f"best validation loss {best_loss:.6g} at epoch {best_epoch + 1}: its params are returned",
+                  flush=True)
     return {key: value.copy() for key, value in weights.items()}, history
 
 
+def _npz(path: object) -> str:
+    """path as a string, with .npz added if it lacks it, as np.savez does."""
+    text = str(path)
+    return text if text.endswith(".npz") else text + ".npz"
+
+
 def save(params: dict[str, np.ndarray], path: str) -> None:
-    """Write params to an .npz file (exact round trip with load)."""
-    np.savez(path, **_check_params(params))
+    """Write params to an .npz file (path, with .npz added if it lacks it); exact round trip with load."""
+    np.savez(_npz(path), **_check_params(params))
+
+
+class _Malformed(ValueError):
+    """load(): a file that is not a parameter file of this network (the message says why)."""
+
+
+STORED, DEFLATED = 0, 8  # the zip compression methods np.savez and np.savez_compressed write
+
+
+def _member_header(archive: object, info: object) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """(shape, fortran_order, dtype, header bytes) from the .npy header of a zip member, reading no data."""
+    if info.flag_bits & 0x1 or info.compress_type not in (STORED, DEFLATED):
+        raise _Malformed(f"{info.filename}: encrypted or compressed in a way np.savez never writes")
+    with archive.open(info) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise _Malformed(f"{info.filename}: .npy format version {version} is not one np.savez writes")
+        return shape, fortran, dtype, stream.tell()
+
+
+def _read_members(handle: object) -> dict[str, np.ndarray]:
+    """The arrays of a parameter file, each checked from its header before its data is read."""
+    size = handle.seek(0, 2)
+    entries = sum(int(np.prod(shape)) for shape in SHAPES.values())
+    limit = 8 * entries + 4096 * len(SHAPES) + 65536  # float64 data, and room for zip and .npy headers
+    if size > limit:
+        raise _Malformed(f"{size} bytes, more than a parameter file of this network holds ({limit})")
+    handle.seek(0)
+    if handle.read(4) != b"PK\x03\x04":
+        raise _Malformed("not an .npz archive (a zip file, as np.savez writes)")
+    handle.seek(0)
+    expected = {f"{key}.npy": key for key in SHAPES}
+    with np.load(handle, allow_pickle=False) as data:  # reads the zip directory only
+        archive = data.zip
+        members = archive.infolist()
+        names = [info.filename for info in members]
+        missing = [key for name, key in expected.items() if name not in names]
+        extra = [name[:-4] if name.endswith(".npy") else name for name in names if name not in expected]
+        if missing or extra or len(set(names)) != len(names):
+            raise _Malformed(f"does not fit network {NAME} {SIZES}: params: missing keys {missing}, "
+                             f"unexpected keys {extra}" + ("" if len(set(names)) == len(names) else ", repeated keys"))
+        headers = [(info, *_member_header(archive, info)) for info in members]
+        for info, shape, _, dtype, start in headers:
+            key = expected[info.filename]
+            if shape != SHAPES[key]:
+                raise _Malformed(f"does not fit network {NAME} {SIZES}: params[{key!r}]: expected shape "
+                                 f"{SHAPES[key]}, got {shape}")
+            if dtype.kind != "f" or dtype.itemsize not in (4, 8):
+                raise _Malformed(f"does not fit network {NAME} {SIZES}: params[{key!r}]: expected float32 or "
+                                 f"float64 values, got dtype {dtype}")
+            if info.file_size != start + dtype.itemsize * int(np.prod(shape)):
+                raise _Malformed(f"{info.filename}: {info.file_size} bytes, but its header declares "
+                                 f"{start + dtype.itemsize * int(np.prod(shape))}")
+        params = {}
+        for info, shape, fortran, dtype, start in headers:
+            with archive.open(info) as stream:
+                stream.read(start)
+                raw = stream.read(info.file_size - start)  # to the member's end, where zipfile checks the CRC
+            if len(raw) != info.file_size - start:
+                raise _Malformed(f"{info.filename}: truncated")
+            array = np.frombuffer(raw, dtype).reshape(shape, order="F" if fortran else "C")
+            params[expected[info.filename]] = np.array(array, order="C")  # writable, contiguous
+    return params
 
 
 def load(path: str) -> dict[str, np.ndarray]:
-    """Read params written by save, refusing a file that does not fit this network."""
+    """Read params written by save: path, or path + ".npz" when path lacks the suffix and does not exist.
+
+    Every check comes before any data is read: the file's size, the archive's member names and
+    count, each member's declared shape and dtype (from its .npy header) and byte count; then
+    exactly the declared bytes are read. A file that is not a parameter file of this network,
+    or is truncated or corrupt, raises a ValueError that names the file.
+    """
+    path = str(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            params = {key: data[key] for key in data.files}
+        handle = open(path, "rb")  # noqa: SIM115 (closed below)
     except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, AttributeError, TypeError) as error:
+        if path.endswith(".npz"):
+            raise
+        path = _npz(path)
+        handle = open(path, "rb")  # noqa: SIM115
+    try:
+        with handle:
+            params = _read_members(handle)
+    except _Malformed as error:
+        reason = str(error)
+        if not reason.startswith("does not fit"):
+            reason = f"not a parameter file written by save ({reason})"
+        raise ValueError(f"{path}: {reason}") from None
+    except Exception as error:  # zipfile's, zlib's and NumPy's own errors for a damaged file
         raise ValueError(f"{path}: not a parameter file written by save ({type(error).__name__}: {error})") from None
     try:
         return _check_params(params)

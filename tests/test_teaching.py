@@ -83,10 +83,10 @@ def test_user_data_from_npz_and_csv(tmp_path: Path) -> None:
     batch = load_batch(tmp_path / "d.csv", spec)
     assert batch.Y.tolist() == [[0, 0, 1], [1, 0, 0]]
     (tmp_path / "bad.csv").write_text("a,b,c,d,label\n0.1,0.2,x,0.4,2\n")
-    with pytest.raises(DataError, match=r"bad.csv: row 2, column 'c': not a number"):
+    with pytest.raises(DataError, match=r"bad.csv: row 1 \(line 2\), column 'c': 'x' is not a number"):
         load_batch(tmp_path / "bad.csv", spec)
     (tmp_path / "labels.csv").write_text("a,b,c,d,label\n0.1,0.2,0.3,0.4,3\n")
-    with pytest.raises(DataError, match="labels must be integers from 0 to 2"):
+    with pytest.raises(DataError, match=r"labels.csv: Y: class labels must be whole numbers 0..2; row 1 is 3"):
         load_batch(tmp_path / "labels.csv", spec)
     out = tmp_path / "with_data.md"
     assert derive_main([str(ROOT / "examples" / "softmax_classifier.toml"), "--data", str(tmp_path / "d.npz"),
