@@ -1,6 +1,6 @@
 """Compile LaTeX and render Markdown math, as the documents' readers do: pdflatex/lualatex with
-no overfull box, KaTeX with every math block. In CI (``CI`` set) a missing tool fails the test
-instead of skipping it."""
+no overfull box and every page rendered by pdftoppm with ink on it, KaTeX with every math block.
+In CI (``CI`` set) a missing tool fails the test instead of skipping it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +51,25 @@ def compile_tex(tex: str, folder: Path, name: str = "doc", engine: str = "pdflat
     assert result.returncode == 0 and not errors, f"{engine} failed on {name}: {errors[:3]}"
     overfull = re.findall(r"Overfull \\hbox \((.*?)\)[^\n]*", log)
     assert not overfull, f"{name}: overfull boxes {overfull[:5]}"
+    for page, ink in enumerate(ink_per_page(folder / f"{name}.pdf"), start=1):
+        assert ink > 0, f"{name}: page {page} is blank"
     return log
+
+
+def ink_per_page(pdf: Path, dpi: int = 30) -> list[float]:
+    """Render every page with pdftoppm (grey PGM) and return the fraction of dark pixels on each."""
+    require("pdftoppm", "apt-get install poppler-utils")
+    prefix = pdf.with_name(f"{pdf.stem}-page")
+    subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), str(pdf), str(prefix)], check=True, timeout=300)
+    fractions = []
+    for image in sorted(pdf.parent.glob(f"{prefix.name}-*.pgm")):
+        data = image.read_bytes()
+        magic, width, height, top, pixels = data.split(maxsplit=4)
+        assert magic == b"P5" and int(top) == 255, f"{image.name}: not an 8-bit PGM"
+        grey = np.frombuffer(pixels[: int(width) * int(height)], dtype=np.uint8)
+        fractions.append(float(np.mean(grey < 200)))
+    assert fractions, f"{pdf.name}: pdftoppm rendered no page"
+    return fractions
 
 
 def pages(pdf: Path) -> int:

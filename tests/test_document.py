@@ -73,6 +73,13 @@ def test_the_compile_check_catches_an_overfull_line(tmp_path: Path) -> None:
         compile_tex(wide, tmp_path, "wide")
 
 
+def test_the_page_check_catches_a_blank_page(tmp_path: Path) -> None:
+    tex = latex(inputs=2, loss="sse", layers=[{"units": 1, "activation": "sigmoid"}])
+    blank = tex.replace(r"\end{document}", "\\clearpage\\thispagestyle{empty}\\mbox{}\n\\end{document}")
+    with pytest.raises(AssertionError, match="is blank"):
+        compile_tex(blank, tmp_path, "blank")
+
+
 def test_a_one_neuron_derivation_is_about_two_pages(tmp_path: Path) -> None:
     """The derivation itself; the computational graph and the worked example come on top of it."""
     doc = document(derive_network(load_spec(ROOT / "examples" / "perceptron_and.toml")))
@@ -87,6 +94,16 @@ def test_derive_writes_a_pdf_and_says_so(tmp_path: Path, capsys: pytest.CaptureF
     out = tmp_path / "xor.pdf"
     assert derive_main([str(ROOT / "examples" / "xor.toml"), "-o", str(out)]) == 0
     assert out.read_bytes().startswith(b"%PDF") and b"/Creator (chainrule" in out.read_bytes()
+    assert capsys.readouterr().err.splitlines() == [f"wrote {out}"]
+    assert derive_main([str(ROOT / "examples" / "xor.toml"), "-o", str(out)]) == 0  # our own PDF: replaced
+    foreign = tmp_path / "paper.pdf"
+    foreign.write_bytes(b"%PDF-1.5\n% someone else's\n/Creator (LaTeX with hyperref)\n%%EOF\n")
+    assert derive_main([str(ROOT / "examples" / "xor.toml"), "-o", str(foreign)]) == 2
+    assert "use --force" in capsys.readouterr().err
+    assert b"someone else's" in foreign.read_bytes()
+    assert derive_main([str(ROOT / "examples" / "xor.toml"), "-o", str(out), "--format", "md"]) == 2  # contradicts
+    assert derive_main([str(ROOT / "examples" / "xor.toml"), "--format", "pdf"]) == 2  # a PDF needs -o
+    assert "a PDF needs an output file" in capsys.readouterr().err
 
 
 def test_a_pdf_without_a_tex_engine_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -106,9 +106,10 @@ def test_an_unknown_suffix_is_an_error_listing_the_known_ones(tmp_path: Path, ca
     assert derive_main([str(XOR), "-o", str(out)]) == 2
     suffix = f"'{Path(name).suffix}'" if Path(name).suffix else "(none)"
     assert capsys.readouterr().err.splitlines() == [
-        f"error: {out}: unknown output suffix {suffix}; known: .tex (LaTeX), .md (Markdown), .markdown (Markdown)"]
+        f"error: {out}: unknown output suffix {suffix}; "
+        "known: .tex (LaTeX), .md (Markdown), .markdown (Markdown), .pdf (PDF)"]
     assert list(tmp_path.iterdir()) == []
-    assert set(DOCUMENT_SUFFIXES) == {".tex", ".md", ".markdown"}
+    assert set(DOCUMENT_SUFFIXES) == {".tex", ".md", ".markdown", ".pdf"}
 
 
 def test_a_format_that_contradicts_the_suffix_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
