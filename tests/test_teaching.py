@@ -14,10 +14,11 @@ import sympy as sp
 from codegen import import_module, render_latex, render_markdown
 from codegen.cli import derive_main
 from codegen.data import DataError, load_batch
+from codegen.printers import DerivationLatexPrinter
 from derive import derive_network, load_spec, spec_from_dict
 from derive.story import document
 from derive.story.cast import cast_of
-from derive.story.graph import neuron
+from derive.story.graph import layer_graph, neuron
 from derive.worked import seeded_batch, work_example
 from tests.rendering import render_mermaid
 from tests.specs import UNSEEN
@@ -106,6 +107,24 @@ def test_the_neuron_graph_carries_the_derived_local_derivatives() -> None:
     worked = work_example(net)
     assert edges["addb", "act"].forward.rhs.args[0] == pytest.approx(float(worked.Z[0][0, 0]))
     assert edges["addb", "act"].backward.rhs.args[0] == pytest.approx(float(worked.deltas[0][0, 0]))
+
+
+def latex(expr: sp.Basic) -> str:
+    return DerivationLatexPrinter().doprint(expr)
+
+
+def test_a_long_local_derivative_is_labelled_by_its_name() -> None:
+    """GELU′ and the Huber loss's ∂ℓ/∂a would not fit on an edge: their names stand there instead."""
+    spec = {"name": "robust", "inputs": 3, "loss": "huber", "reduction": "mean",
+            "layers": [{"units": 4, "activation": "gelu"}, {"units": 2, "activation": "identity"}]}
+    net = derive_network(spec_from_dict(spec))
+    graph = layer_graph(net, cast_of(net), work_example(net), 1)
+    edges = {(edge.source, edge.target): edge for edge in graph.edges}
+    assert r"\operatorname{GELU}'" in latex(edges["add1", "act1"].local)
+    assert sp.count_ops(net.layers[0].backward) > 6  # what it stands for is long
+    last = {(edge.source, edge.target): edge for edge in layer_graph(net, cast_of(net), work_example(net), 2).edges}
+    assert latex(last["act2", "loss"].local) == r"\frac{\partial \ell}{\partial a}"
+    assert last["add2", "act2"].local == 1  # identity′ = 1 is short: as derived
 
 
 @pytest.mark.parametrize("name", ["perceptron_and", "xor"])

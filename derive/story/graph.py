@@ -20,6 +20,7 @@ from derive.story import scalar
 from derive.story.cast import ELL, Cast
 from derive.worked import WorkedExample
 
+LABEL_OPS = 6  # an edge label shows a local derivative of at most this many operations
 TIMES, PLUS, DOT = FunctionName(r"\times"), FunctionName("+"), FunctionName(r"\cdot")
 
 
@@ -75,9 +76,10 @@ def neuron(net: NetworkDerivation, cast: Cast, worked: WorkedExample) -> Graph:
     s_, bias = sp.symbols("s b", real=True)  # the add node's inputs: its local derivatives are both 1
     edges.append(_edge("sum", "addb", total, worked.Z[0][0, 0] - params["b1"][0, 0], sp.diff(s_ + bias, s_), delta))
     edges.append(_edge("b", "addb", b, params["b1"][0, 0], sp.diff(s_ + bias, bias), delta))
-    edges.append(_edge("addb", "act", z, worked.Z[0][0, 0], layer.elementwise.backward, delta))
-    edges.append(_edge("act", "loss", a, worked.A[1][0, 0], net.output.gradient.subs(layer.A, a)
-                       .subs(naming.Y, y), grad_a))
+    edges.append(_edge("addb", "act", z, worked.Z[0][0, 0],
+                       _short(layer.elementwise.backward, cast.layer(layer).derivative()), delta))
+    edges.append(_edge("act", "loss", a, worked.A[1][0, 0],
+                       _short(net.output.gradient.subs(layer.A, a).subs(naming.Y, y), Partial(ELL, a)), grad_a))
     edges.append(_edge("y", "loss", y, worked.batch.Y[0, 0], None, None))
     edges.append(_edge("loss", "E", naming.E, worked.E, sp.Integer(1), 1))
     return Graph(tuple(nodes), tuple(edges))
@@ -101,7 +103,7 @@ def layer_graph(net: NetworkDerivation, cast: Cast, worked: WorkedExample, l: in
         _edge(f"b{l}", f"add{l}", naming.entry(b, 1), worked.params[f"b{l}"][first], Transposed(naming.ONES),
               worked.gradients[f"b{l}"][first]),
     ]
-    local = layer.backward if layer.backward is not None else None
+    local = None if layer.backward is None else _short(layer.backward, cast.layer(layer).derivative())
     edges.append(_edge(f"add{l}", f"act{l}", naming.entry(Z, 1, 1), worked.Z[l - 1][first], local, delta[first]))
     if l < net.depth:
         nodes.append(Node(f"A{l}", A, "value", 4, 0))
@@ -111,11 +113,17 @@ def layer_graph(net: NetworkDerivation, cast: Cast, worked: WorkedExample, l: in
     else:
         nodes += [Node("Y", naming.Y, "value", 4, 1.3), Node("loss", cast.loss, "operation", 4, 0),
                   Node("E", naming.E, "value", 5, 0)]
-        edges += [_edge(f"act{l}", "loss", naming.entry(A, 1, 1), worked.A[l][first], net.output.gradient,
-                        worked.output_gradient[first]),
+        edges += [_edge(f"act{l}", "loss", naming.entry(A, 1, 1), worked.A[l][first],
+                        _short(net.output.gradient, Partial(ELL, naming.a)), worked.output_gradient[first]),
                   _edge("Y", "loss", naming.entry(naming.Y, 1, 1), worked.batch.Y[first], None, None),
                   _edge("loss", "E", naming.E, worked.E, sp.Integer(1), 1)]
     return Graph(tuple(nodes), tuple(edges))
+
+
+def _short(local: sp.Basic, name: sp.Basic) -> sp.Basic:
+    """An edge's local derivative as derived when it is short (σ′ = A(1 − A), 1 − A², H(Z)), else its
+    name (GELU′, ∂ℓ/∂a), which the document's sections derive; a label stays a label."""
+    return name if sp.count_ops(local) > LABEL_OPS else local
 
 
 def _edge(source: str, target: str, quantity: sp.Basic, value: object, local: sp.Basic | None,
