@@ -32,6 +32,9 @@ class Line:
     comments: tuple[str, ...] = ()
 
 
+DENSE_NOTATION = """\
+Notation  Zl = A(l-1) Wl + bl,  Al = fl(Zl),  A0 = X,  dl = δl = ∂E/∂Zl;
+          X has one sample per row, so W has shape (fan_in, fan_out)."""
 SCALE = sp.Symbol("scale", positive=True)  # what train() folds into δ⁽ᴸ⁾: 1, or the learning rate
 SMALL = frozenset({n, SCALE, naming.EXPSUM})  # symbols that are not (m, units) arrays
 WIDTH = 96
@@ -71,6 +74,30 @@ class ModelContext:
     backward_uses_n: bool
     train: dict[str, object]
     uses_erf: bool = False  # whether the module needs its own erf (codegen/templates/erf.py.jinja)
+    # What a network with typed layers (codegen/grid.py) says differently; the defaults are a dense network's.
+    forward: tuple[Line, ...] = ()  # the forward pass; a dense network's is its layers' lines
+    shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()  # SHAPES; a dense network's is (fan_in, fan_out) per W
+    headline: str = "a dense network"
+    notation: str = DENSE_NOTATION
+    x_shape: str = ""  # "(n, d)" for a dense network
+    check_x: str = '_as_matrix(X, "X", SIZES[0], dtype)'
+    first_weight: str = "W1"
+    last: int = 0  # the output layer's index (a dense network: its depth)
+    images: bool = False  # whether X is a batch of images (n, C, H, W)
+    sample_shape: str = "X.shape[1]"  # one sample's shape in train()'s batch buffers
+
+    def __post_init__(self) -> None:
+        if not self.forward:
+            object.__setattr__(self, "forward", tuple(line for layer in self.layers for line in layer.forward))
+        if not self.shapes:
+            object.__setattr__(self, "shapes", tuple(
+                (key, shape) for layer in self.layers
+                for key, shape in ((f"W{layer.index}", (layer.fan_in, layer.fan_out)),
+                                   (f"b{layer.index}", (layer.fan_out,)))))
+        if not self.x_shape:
+            object.__setattr__(self, "x_shape", f"(n, {self.sizes[0]})")
+        if not self.last:
+            object.__setattr__(self, "last", len(self.layers))
 
 
 class Work:
@@ -100,6 +127,9 @@ class Work:
 
 
 def model_context(net: NetworkDerivation, source: str, tool: str, version: str) -> ModelContext:
+    from codegen.grid import GridNetworkDerivation, grid_context  # conv2d, pooling, flatten
+    if isinstance(net, GridNetworkDerivation):
+        return grid_context(net, source, tool, version)
     spec = net.spec
     work = Work(net)
     layers = tuple(_layer(net, layer, work) for layer in net.layers)

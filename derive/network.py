@@ -109,6 +109,10 @@ def clear_caches() -> None:
 
 def derive_network(spec: Spec) -> NetworkDerivation:
     """Derive every chain-rule factor of ``spec`` and the derivation's steps."""
+    from derive.layers.grid import GridSpec  # typed layers: conv2d, pooling, flatten
+    if isinstance(spec, GridSpec):
+        from derive.layers.network import derive_grid
+        return derive_grid(spec)
     layers = tuple(_layer(spec, index) for index in range(1, len(spec.layers) + 1))
     try:
         output = _output(spec, layers[-1])
