@@ -9,6 +9,7 @@ and gradients must agree to 1e-8 relative in float64. NumPy warnings are errors 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,15 @@ import pytest
 import torch
 from torch.nn import functional as F  # noqa: N812 (PyTorch's own spelling)
 
-from tests.conftest import build, numeric_gradients, relative_error
+from codegen import import_module, render_latex, render_markdown
+from codegen.cli import codegen_main
+from derive import SpecError, derive_network, load_spec, spec_from_dict
+from derive.layers import conv2d
+from derive.layers.verify import verify_conv2d, verify_pool2d
+from derive.story import document
+from derive.verify import verify_matrix_form
+from tests.conftest import ROOT, build, numeric_gradients, relative_error
+from tests.rendering import compile_tex
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -168,3 +177,142 @@ def test_training_learns_and_keeps_shapes(tmp_path: Any) -> None:
         module.forward(params, np.zeros((3, 1, 8, 7)))
     with pytest.raises(ValueError, match=r"params\['W1'\]: expected shape \(3, 1, 3, 3\)"):
         module.forward({**params, "W1": np.zeros((3, 1, 3, 2))}, X)
+
+
+# ---------------------------------------------------------------------------------------------
+# The spec: shapes checked when it is read, one line naming the field.
+
+GOOD = {"name": "net", "inputs": [1, 8, 8], "loss": "cross_entropy", "layers": [
+    {**CONV, "filters": 4, "kernel": 3}, {"type": "maxpool2d", "pool": 2}, {"type": "flatten"},
+    {"units": 3, "activation": "softmax"}]}
+
+
+def _with(index: int, **changes: Any) -> dict[str, Any]:
+    layers = [dict(layer) for layer in GOOD["layers"]]
+    layers[index] = {key: value for key, value in {**layers[index], **changes}.items() if value is not None}
+    return {**GOOD, "layers": layers}
+
+
+@pytest.mark.parametrize(("spec", "field", "message"), [
+    (_with(0, kernel=9), "layers[0].kernel", "kernel 9x9 is larger than its input 8x8 (shape [1, 8, 8])"),
+    (_with(0, kernel=[3, 12], padding=1), "layers[0].kernel",
+     "kernel 3x12 is larger than its padded input 10x10 (shape [1, 8, 8])"),
+    (_with(1, pool=[2, 7]), "layers[1].pool", "pooling window 2x7 is larger than its input 6x6 (shape [4, 6, 6])"),
+    (_with(2, type="dense", units=3), "layers[2].type",
+     'a dense layer needs a flat input, got shape [4, 3, 3]; add a layer with type = "flatten" before it'),
+    (_with(0, padding="same", stride=2), "layers[0].padding", '"same" padding needs stride 1, got stride [2, 2]'),
+    (_with(0, padding="same", kernel=2), "layers[0].padding", '"same" padding needs an odd kernel'),
+    (_with(0, padding="full"), "layers[0].padding", "unknown value 'full'"),
+    (_with(0, type="conv"), "layers[0].type", "(did you mean 'conv2d'?)"),
+    (_with(0, filter=4), "layers[0].filter", "(did you mean 'filters'?)"),
+    (_with(1, units=3), "layers[1].units", "unknown key"),
+    (_with(0, kernel=0), "layers[0].kernel", "expected integers from 1 to 4096, got 0"),
+    (_with(0, stride=[1, 2, 3]), "layers[0].stride", "expected an integer or [height, width] of integers"),
+    (_with(3, type="flatten", units=None, activation=None), "layers[3].type",
+     "flatten needs an image input [C, H, W], got a flat input of 36"),
+    (_with(0, activation="softmax"), "layers[0].activation", "softmax is supported on the output layer only"),
+    ({**GOOD, "layers": GOOD["layers"][:2]}, "layers[1].type", "the output layer must be dense"),
+    ({**GOOD, "inputs": [8, 8]}, "inputs", "expected an integer or [channels, height, width], got 2 numbers"),
+    ({**GOOD, "inputs": [1, 0, 8]}, "inputs[1]", "expected an integer from 1 to 4096, got 0"),
+    ({**GOOD, "inputs": 64}, "layers[0].type", "conv2d needs an image input [C, H, W], got a flat input of 64"),
+])
+def test_bad_shapes_are_refused_with_one_line_naming_the_field(spec: dict[str, Any], field: str,
+                                                               message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        spec_from_dict(spec)
+    assert caught.value.field == field
+    assert message in caught.value.message
+    assert "\n" not in str(caught.value)
+
+
+def test_a_kernel_too_large_exits_2_with_one_line_and_writes_nothing(tmp_path: Any,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path, out = tmp_path / "net.toml", tmp_path / "out"
+    path.write_text('name = "net"\ninputs = [1, 5, 4]\nloss = "sse"\n[[layers]]\ntype = "conv2d"\nfilters = 2\n'
+                    'kernel = [3, 5]\n[[layers]]\ntype = "flatten"\n[[layers]]\nunits = 1\n', encoding="utf-8")
+    assert codegen_main([str(path), "-o", str(out)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"error: {path}: layers[0].kernel: kernel 3x5 is larger than its input 5x4 (shape [1, 5, 4])"]
+    assert not out.exists()
+
+
+def test_shapes_follow_pytorchs_output_size_formula() -> None:
+    spec = spec_from_dict({**GOOD, "inputs": [3, 11, 7], "layers": [
+        {**CONV, "filters": 5, "kernel": [3, 2], "stride": [2, 3], "padding": [1, 2]},
+        {"type": "avgpool2d", "pool": [2, 3], "stride": 1}, {"type": "maxpool2d", "pool": 2}, {"type": "flatten"},
+        {"units": 2}]})
+    # ⌊(11 + 2 − 3)/2⌋ + 1 = 6, ⌊(7 + 4 − 2)/3⌋ + 1 = 4; then 6 − 2 + 1 = 5, 4 − 3 + 1 = 2; then ⌊5/2⌋ = 2, 1
+    assert spec.shapes == ((3, 11, 7), (5, 6, 4), (5, 5, 2), (5, 2, 1), (10,), (2,))
+    torch_shape = F.max_pool2d(F.avg_pool2d(F.conv2d(torch.zeros(1, 3, 11, 7), torch.zeros(5, 3, 3, 2),
+                                                     stride=(2, 3), padding=(1, 2)), (2, 3), 1), 2).shape
+    assert tuple(torch_shape[1:]) == spec.shapes[3]
+
+
+# ---------------------------------------------------------------------------------------------
+# The proof on small instances: the derived sums equal the expanded scalar chain rule.
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("padding", [0, 1])
+def test_conv_sums_equal_the_expanded_chain_rule(stride: int, padding: int) -> None:
+    assert verify_conv2d((2, 3), (stride, stride), (padding, padding), channels=2, filters=2, samples=2) == []
+
+
+@pytest.mark.parametrize(("kind", "pool", "stride"), [
+    ("maxpool2d", (2, 2), (2, 2)), ("maxpool2d", (3, 2), (2, 1)), ("maxpool2d", (2, 2), (3, 3)),
+    ("avgpool2d", (2, 2), (2, 2)), ("avgpool2d", (2, 3), (1, 2))])
+def test_pooling_routing_equals_sympys_derivative(kind: str, pool: tuple[int, int], stride: tuple[int, int]) -> None:
+    assert verify_pool2d(kind, pool, stride) == []
+
+
+def test_the_conv_proof_catches_a_wrong_sum(monkeypatch: pytest.MonkeyPatch) -> None:
+    derived = conv2d.derive_conv2d()
+    # the kernel not flipped: W[f, c, y − s·i + p] read as W[f, c, s·i − y + p]
+    wrong = derived.input_sum.summed.xreplace({conv2d.y: 2 * conv2d.s * conv2d.i - conv2d.y})
+    broken = dataclasses.replace(derived, input_sum=dataclasses.replace(derived.input_sum, summed=wrong))
+    monkeypatch.setattr(conv2d, "derive_conv2d", lambda: broken)
+    verify_conv2d.cache_clear()
+    try:
+        assert verify_conv2d((2, 2), (1, 1), (0, 0))
+    finally:
+        verify_conv2d.cache_clear()
+
+
+def test_every_conv_example_is_proved() -> None:
+    for name in ("digits_cnn", "lenet"):
+        assert verify_matrix_form(derive_network(load_spec(ROOT / "examples" / f"{name}.toml"))) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# The examples and the document.
+
+def test_digits_cnn_reaches_95_percent_on_held_out_digits() -> None:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).reshape(-1, 1, 8, 8)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, random_state=0, stratify=y)
+    module = import_module(derive_network(load_spec(ROOT / "examples" / "digits_cnn.toml")))
+    params, _ = module.train(x_tr, np.eye(10)[y_tr])
+    assert module.accuracy(params, x_te, np.eye(10)[y_te]) >= 0.95
+
+
+UNSEEN_DOCS = [SPECS["non-square, strided, two convs, avgpool"], SPECS["same padding, overlapping maxpool"]]
+
+
+@pytest.mark.parametrize("spec", UNSEEN_DOCS, ids=["two-convs", "same-maxpool"])
+def test_conv_documents_compile_and_show_the_convolution_steps(spec: dict[str, Any], tmp_path: Any) -> None:
+    tex = render_latex(spec_from_dict({"name": "t", **spec}))
+    compile_tex(tex, tmp_path, "t")
+    assert "the convolution layer" in tex
+    assert "correlation of the layer input" in tex and "full convolution" in tex and "flipped kernel" in tex
+    assert r"\delta^{(l)}_{kgij}" in tex  # ∂E/∂b and ∂E/∂W: δ summed over samples k and positions i, j
+    assert "tie for the maximum" in tex or "spread evenly" in tex
+    japanese = render_markdown(spec_from_dict({"name": "t", **spec}), "ja")
+    assert "畳み込み層" in japanese
+
+
+def test_conv_document_with_a_worked_batch_is_refused_clearly() -> None:
+    net = derive_network(spec_from_dict({"name": "t", **SPECS["digits-like"]}))
+    with pytest.raises(SpecError, match="data: a worked example is not supported"):
+        document(net, "en", batch=object())  # type: ignore[arg-type]
