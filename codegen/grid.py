@@ -240,14 +240,18 @@ def _conv_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
         padded = f"P{l}"
     else:
         padded = source
-    work.array(f"C{l}", f"(m * {out_h * out_w}, {channels * kh * kw})",
-               f"layer {l}: im2col, one row per output position, columns in W{l}'s (c, u, v) order")
-    work.alias(f"C{l}w", f"C{l}.reshape(m, {out_h}, {out_w}, {channels}, {kh}, {kw})")
+    work.array(f"C{l}", f"(m * {out_h * out_w}, {kh * kw * channels})",
+               f"layer {l}: im2col, one row per output position, columns in (u, v, c) order (channels innermost, "
+               f"as in the input), and W{l} as K{l} with its columns in the same order")
+    work.alias(f"C{l}w", f"C{l}.reshape(m, {out_h}, {out_w}, {kh}, {kw}, {channels})")
+    work.array(f"K{l}", f"({filters}, {kh * kw * channels})")
     work.alias(f"V{l}", f"np.lib.stride_tricks.sliding_window_view({padded}, ({kh}, {kw}), axis=(1, 2))"
                         f"{_strided(sh, sw)}", f"layer {l}: every window of the input, a view (m, Ho, Wo, C, kh, kw)")
     work.array(f"Z{l}", f"(m * {out_h * out_w}, {filters})", f"layer {l}: Z{l}, A{l} and δ{l} as (m·Ho·Wo, F)")
-    lines.append(Line(f"np.copyto(C{l}w, V{l})", () if lines else (head,)))
-    lines.append(Line(f"np.dot(C{l}, params[\"W{l}\"].reshape({filters}, -1).T, out=Z{l})",
+    kernels = f"K{l}.reshape({filters}, {kh}, {kw}, {channels})"
+    lines.append(Line(f"np.copyto({kernels}, params[\"W{l}\"].transpose(0, 2, 3, 1))", () if lines else (head,)))
+    lines.append(Line(f"np.copyto(C{l}w, V{l}.transpose(0, 1, 2, 4, 5, 3))"))
+    lines.append(Line(f"np.dot(C{l}, K{l}.T, out=Z{l})",
                       (f"Z{l} = im2col(A{l - 1}) W{l}ᵀ + b{l}: one matrix product for every position",)))
     lines.append(Line(f"Z{l} += params[\"b{l}\"]"))
     lines += _activation(layer, work)
@@ -267,6 +271,11 @@ def _tiles(layer: GridLayer) -> bool:
     return layer.settings.stride == layer.settings.pool
 
 
+def _window_entry(layer: GridLayer) -> str:
+    """The entry (u, v) of every window at once, (m, Ho, Wo, C): a strided view of the input."""
+    return f"R{layer.index}[:, :, u, :, v]" if _tiles(layer) else f"V{layer.index}[..., u, v]"
+
+
 def _pool_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
     s, l = layer.settings, layer.index
     channels, out_h, out_w = layer.out_shape
@@ -275,31 +284,31 @@ def _pool_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
     image = f"(m, {out_h}, {out_w}, {channels})"
     what = "max" if layer.kind == "maxpool2d" else "mean"
     head = (f"Layer {l}: {layer.kind} {ph}x{pw}, stride ({sh}, {sw}): "
-            f"A{l}[k, c, i, j] = {what} of its window of A{l - 1}")
+            f"A{l}[k, c, i, j] = {what} of its window of A{l - 1}, one window entry (u, v) at a time")
     work.array(f"A{l}", image, f"layer {l}: A{l} and g{l} = ∂E/∂A{l} as (m, Ho, Wo, C)")
     work.array(f"g{l}", image)
     if _tiles(layer):
         work.alias(f"R{l}", f"{source}[:, :{out_h * ph}, :{out_w * pw}].reshape(m, {out_h}, {ph}, {out_w}, {pw}, "
                             f"{channels})", f"layer {l}: the windows tile the input: a reshape (m, Ho, ph, Wo, pw, C)")
-        windows, axes = f"R{l}.transpose(0, 1, 3, 5, 2, 4)", "(2, 4)"
-        view = f"R{l}"
     else:
         work.alias(f"V{l}", f"np.lib.stride_tricks.sliding_window_view({source}, ({ph}, {pw}), axis=(1, 2))"
                             f"{_strided(sh, sw)}",
                    f"layer {l}: every window of the input, a view (m, Ho, Wo, C, ph, pw)")
-        windows, axes = f"V{l}", "(4, 5)"
-        view = f"V{l}"
+    entry = _window_entry(layer)
+    first = entry.replace("u", "0").replace("v", "0")
+    loop = [Line(f"for o in range(1, {ph * pw}):"), Line(f"    u, v = divmod(o, {pw})")]
     if layer.kind == "avgpool2d":
-        return [Line(f"np.add.reduce({view}, axis={axes}, out=A{l})", (head,)),
+        return [Line(f"np.copyto(A{l}, {first})", (head,)), *loop, Line(f"    A{l} += {entry}"),
                 Line(f"A{l} *= {1 / (ph * pw)!r}", (f"the mean: the window's sum times 1/({ph}·{pw})",))]
-    work.array(f"N{l}", f"(m, {out_h}, {out_w}, {channels}, {ph * pw})",
-               f"layer {l}: each window as a row, the index of its first maximum, and the one-hot of that index")
-    work.array(f"I{l}", image, kind="np.intp")
-    work.array(f"M{l}", f"(m, {out_h}, {out_w}, {channels}, {ph * pw})", kind="bool")
-    return [Line(f"np.copyto(N{l}.reshape(-1, {out_h}, {out_w}, {channels}, {ph}, {pw}), {windows})", (head,)),
-            Line(f"np.argmax(N{l}, axis=-1, out=I{l})",
-                 ("the first maximum of each window (PyTorch's choice at ties)",)),
-            Line(f"np.max(N{l}, axis=-1, out=A{l})")]
+    kind = "np.int8" if ph * pw <= 127 else "np.intp"
+    work.array(f"I{l}", image, f"layer {l}: the offset u·{pw} + v of each window's first maximum, and a mask",
+               kind=kind)
+    work.array(f"G{l}", image, kind="bool")
+    return [Line(f"np.copyto(A{l}, {first})", (head,)), Line(f"I{l}.fill(0)"), *loop,
+            Line(f"    np.greater({entry}, A{l}, out=G{l})",
+                 ("strictly greater: at a tie the first maximum stays (PyTorch's choice)",)),
+            Line(f"    np.copyto(I{l}, o, where=G{l})"),
+            Line(f"    np.maximum(A{l}, {entry}, out=A{l})")]
 
 
 def _flatten_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
@@ -351,7 +360,7 @@ def _backward(net: GridNetworkDerivation, work: GridWork) -> tuple[Line, ...]:
     for layer in reversed(net.layers):
         l = layer.index
         if layer.kind == "conv2d":
-            lines += _conv_parameters(layer)
+            lines += _conv_parameters(layer, work)
         elif layer.kind == "dense":
             previous = f"A{l - 1}"
             lines.append(Line(f"np.dot({previous}.T, d{l}, out=grads[\"W{l}\"])",
@@ -372,12 +381,15 @@ def _backward(net: GridNetworkDerivation, work: GridWork) -> tuple[Line, ...]:
     return tuple(lines)
 
 
-def _conv_parameters(layer: GridLayer) -> list[Line]:
-    l, filters = layer.index, layer.out_shape[0]
+def _conv_parameters(layer: GridLayer, work: GridWork) -> list[Line]:
+    l, (filters, channels) = layer.index, (layer.out_shape[0], layer.in_shape[0])
+    kh, kw = layer.settings.kernel
+    work.array(f"KG{l}", f"({filters}, {kh * kw * channels})", f"layer {l}: ∂E/∂W{l} in K{l}'s (u, v, c) order")
     return [
-        Line(f"np.dot(d{l}.T, C{l}, out=grads[\"W{l}\"].reshape({filters}, -1))",
+        Line(f"np.dot(d{l}.T, C{l}, out=KG{l})",
              (f"∂E/∂W{l}[f, c, u, v] = Σ_k,i,j δ{l}[k, f, i, j] A{l - 1}[k, c, s·i + u - p, s·j + v - p]: "
               f"δ{l}ᵀ im2col(A{l - 1})",)),
+        Line(f"np.copyto(grads[\"W{l}\"], KG{l}.reshape({filters}, {kh}, {kw}, {channels}).transpose(0, 3, 1, 2))"),
         Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])",
              (f"∂E/∂b{l}[f] = Σ_k,i,j δ{l}[k, f, i, j]   (∂Z{l}/∂b{l}[f] = 1)",)),
     ]
@@ -386,7 +398,7 @@ def _conv_parameters(layer: GridLayer) -> list[Line]:
 def _conv_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
     """∂E/∂A⁽ˡ⁻¹⁾: δ W into the im2col matrix, then each kernel offset's column added back (col2im)."""
     s, l = layer.settings, layer.index
-    (channels, height, width), (filters, out_h, out_w) = layer.in_shape, layer.out_shape
+    (channels, height, width), (_, out_h, out_w) = layer.in_shape, layer.out_shape
     (kh, kw), (sh, sw), (ph, pw) = s.kernel, s.stride, s.padding
     target = _image_gradient(net, l - 1)
     if (ph, pw) != (0, 0):
@@ -395,16 +407,16 @@ def _conv_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) ->
         padded = f"dP{l}"
     else:
         padded = target
-    rows, cols = f"u:u + {sh * (out_h - 1) + 1}:{sh}", f"v:v + {sw * (out_w - 1) + 1}:{sw}"
+    rows, cols = _offset_slice("u", sh, out_h), _offset_slice("v", sw, out_w)
     lines = [
-        Line(f"np.dot(d{l}, params[\"W{l}\"].reshape({filters}, -1), out=C{l})",
+        Line(f"np.dot(d{l}, K{l}, out=C{l})",
              (f"∂E/∂A{l - 1}[k, c, y, x] = Σ_f,i,j δ{l}[k, f, i, j] W{l}[f, c, y - s·i + p, x - s·j + p] "
               "(a full convolution with the flipped kernel):",
               f"δ{l} W{l} gives each window's share (into C{l}, free now), added back at its place")),
         Line(f"{padded}.fill(0)"),
         Line(f"for u in range({kh}):"),
         Line(f"    for v in range({kw}):"),
-        Line(f"        {padded}[:, {rows}, {cols}] += C{l}w[:, :, :, :, u, v]"),
+        Line(f"        {padded}[:, {rows}, {cols}] += C{l}w[:, :, :, u, v]"),
     ]
     if padded != target:
         lines.append(Line(f"np.copyto({target}, {padded}[:, {ph}:{ph + height}, {pw}:{pw + width}])",
@@ -414,47 +426,43 @@ def _conv_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) ->
 
 def _max_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
     l = layer.index
-    channels, out_h, out_w = layer.out_shape
-    ph, pw = layer.settings.pool
-    work.alias(f"O{l}", f"np.arange({ph * pw})", f"layer {l}: the offsets 0 … {ph * pw - 1} of a window's entries")
-    lines = [
-        Line(f"np.equal(I{l}[..., None], O{l}, out=M{l})",
-             (f"∂A{l}/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a'))",)),
-        Line(f"np.multiply(M{l}, g{l}[..., None], out=N{l})", (f"g{l} routed to that entry",)),
-    ]
-    windows = f"N{l}.reshape(-1, {out_h}, {out_w}, {channels}, {ph}, {pw})"
-    return lines + _scatter(net, layer, f"{windows}.transpose(0, 1, 4, 2, 5, 3)", f"{windows}[:, :, :, :, u, v]", work)
+    why = f"∂A{l}/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g{l} routed there"
+    return _scatter(net, layer, [
+        Line(f"np.equal(I{l}, o, out=G{l})", (why,)),
+        Line(f"np.multiply(g{l}, G{l}, out={{share}})")], work)
 
 
 def _avg_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
     l = layer.index
     (ph, pw) = layer.settings.pool
-    share = f"∂A{l}/∂(window entry) = 1/({ph}·{pw})"
-    line = Line(f"g{l} *= {1 / (ph * pw)!r}", (f"{share}: each entry of a window gets g{l}/({ph}·{pw})",))
-    return [line, *_scatter(net, layer, f"g{l}[:, :, None, :, None, :]", f"g{l}", work)]
+    why = f"∂A{l}/∂(window entry) = 1/({ph}·{pw}): each entry of a window gets g{l}/({ph}·{pw})"
+    return [Line(f"g{l} *= {1 / (ph * pw)!r}", (why,)),
+            *_scatter(net, layer, [Line(f"np.copyto({{share}}, g{l})")], work)]
 
 
-def _scatter(net: GridNetworkDerivation, layer: GridLayer, tiled: str, offset: str, work: GridWork) -> list[Line]:
-    """∂E/∂A⁽ˡ⁻¹⁾ from each window's share: where the windows tile, ``tiled`` (the shares as
-    (m, Ho, ph, Wo, pw, C)) copied through a reshape; else ``offset`` (the shares of window offset
-    (u, v), (m, Ho, Wo, C)) added as one strided slice per offset."""
+def _scatter(net: GridNetworkDerivation, layer: GridLayer, share: list[Line], work: GridWork) -> list[Line]:
+    """∂E/∂A⁽ˡ⁻¹⁾ from each window's share, one window offset (u, v) at a time: ``share`` writes the
+    shares of offset o = u·pw + v, (m, Ho, Wo, C), into ``{share}``. Where the windows tile, that is
+    the strided view of ∂E/∂A⁽ˡ⁻¹⁾ they cover; else a buffer added at its place (windows overlap)."""
     l = layer.index
     channels, out_h, out_w = layer.out_shape
     height, width = layer.in_shape[1:]
     (ph, pw), (sh, sw) = layer.settings.pool, layer.settings.stride
     target = _image_gradient(net, l - 1)
+    lines = []
+    loop = [Line(f"for o in range({ph * pw}):"), Line(f"    u, v = divmod(o, {pw})")]
     if _tiles(layer):
-        lines = []
         if (out_h * ph, out_w * pw) != (height, width):
             lines.append(Line(f"{target}.fill(0)", ("the rows and columns no window covers get nothing",)))
         tiles = f"{target}[:, :{out_h * ph}, :{out_w * pw}].reshape(m, {out_h}, {ph}, {out_w}, {pw}, {channels})"
         work.alias(f"dR{l}", tiles, f"layer {l}: ∂E/∂A{l - 1} seen as its tiles (m, Ho, ph, Wo, pw, C)")
-        return [*lines, Line(f"np.copyto(dR{l}, {tiled})", ("each window's share back at its place",))]
-    rows, cols = f"u:u + {sh * (out_h - 1) + 1}:{sh}", f"v:v + {sw * (out_w - 1) + 1}:{sw}"
-    return [Line(f"{target}.fill(0)", ("windows overlap or leave gaps: add each offset's share",)),
-            Line(f"for u in range({ph}):"),
-            Line(f"    for v in range({pw}):"),
-            Line(f"        {target}[:, {rows}, {cols}] += {offset}")]
+        body = [Line("    " + line.code.format(share=f"dR{l}[:, :, u, :, v]"), line.comments) for line in share]
+        return [*lines, *loop, *body]
+    work.array(f"U{l}", f"(m, {out_h}, {out_w}, {channels})", f"layer {l}: the shares of one window offset")
+    rows, cols = _offset_slice("u", sh, out_h), _offset_slice("v", sw, out_w)
+    body = [Line("    " + line.code.format(share=f"U{l}"), line.comments) for line in share]
+    return [Line(f"{target}.fill(0)", ("windows overlap or leave gaps: add each offset's share",)), *loop, *body,
+            Line(f"    {target}[:, {rows}, {cols}] += U{l}")]
 
 
 def _flatten_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
@@ -470,3 +478,8 @@ def _dense_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -
     return [Line(f"np.dot(d{l}, params[\"W{l}\"].T, out={target})",
                  (f"∂E/∂A{l - 1} = δ{l} W{l}ᵀ   (∂Z{l}/∂A{l - 1} = W{l})",))]
 
+
+
+def _offset_slice(offset: str, stride: int, count: int) -> str:
+    """The ``count`` positions offset, offset + stride, … as a slice (no step for stride 1)."""
+    return f"{offset}:{offset} + {stride * (count - 1) + 1}" + (f":{stride}" if stride != 1 else "")

@@ -57,9 +57,10 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     """The arrays a batch of m samples passes through: allocated once per batch size, then reused."""
     # layer 1: the input with 1, 1 rows and columns of zeros around it
     P1 = np.zeros((m, 10, 10, 1), dtype)
-    # layer 1: im2col, one row per output position, columns in W1's (c, u, v) order
+    # layer 1: im2col, one row per output position, columns in (u, v, c) order (channels innermost, as in the input), and W1 as K1 with its columns in the same order
     C1 = np.empty((m * 64, 9), dtype)
-    C1w = C1.reshape(m, 8, 8, 1, 3, 3)
+    C1w = C1.reshape(m, 8, 8, 3, 3, 1)
+    K1 = np.empty((8, 9), dtype)
     # layer 1: every window of the input, a view (m, Ho, Wo, C, kh, kw)
     V1 = np.lib.stride_tricks.sliding_window_view(P1, (3, 3), axis=(1, 2))
     # layer 1: Z1, A1 and δ1 as (m·Ho·Wo, F)
@@ -73,10 +74,9 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     g2 = np.empty((m, 4, 4, 8), dtype)
     # layer 2: the windows tile the input: a reshape (m, Ho, ph, Wo, pw, C)
     R2 = A1g[:, :8, :8].reshape(m, 4, 2, 4, 2, 8)
-    # layer 2: each window as a row, the index of its first maximum, and the one-hot of that index
-    N2 = np.empty((m, 4, 4, 8, 4), dtype)
-    I2 = np.empty((m, 4, 4, 8), np.intp)
-    M2 = np.empty((m, 4, 4, 8, 4), bool)
+    # layer 2: the offset u·2 + v of each window's first maximum, and a mask
+    I2 = np.empty((m, 4, 4, 8), np.int8)
+    G2 = np.empty((m, 4, 4, 8), bool)
     # layer 3: flatten in PyTorch's (C, H, W) order, and g3 = ∂E/∂A3
     A3 = np.empty((m, 128), dtype)
     g3 = np.empty((m, 128), dtype)
@@ -89,31 +89,36 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     d4 = np.empty((m, 10), dtype)
     # log A in the log domain
     logA = np.empty((m, 10), dtype)
-    # layer 2: the offsets 0 … 3 of a window's entries
-    O2 = np.arange(4)
     # layer 2: ∂E/∂A1 seen as its tiles (m, Ho, ph, Wo, pw, C)
     dR2 = d1g[:, :8, :8].reshape(m, 4, 2, 4, 2, 8)
-    return (P1, C1, C1w, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, N2, I2, M2, A3, g3, Z4, Zs, S, A4, d4, logA,
-     O2, dR2)
+    # layer 1: ∂E/∂W1 in K1's (u, v, c) order
+    KG1 = np.empty((8, 9), dtype)
+    return (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, A3, g3, Z4, Zs, S, A4, d4, logA,
+     dR2, KG1)
 
 
 def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarray, ...]) -> np.ndarray:
     """The forward pass into work (kept for the backward pass); returns the output A4."""
-    (P1, C1, C1w, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, N2, I2, M2, A3, g3, Z4, Zs, S, A4, d4, logA,
-     O2, dR2) = work
+    (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, A3, g3, Z4, Zs, S, A4, d4, logA,
+     dR2, KG1) = work
     # Layer 1: conv2d, 8 filters 3x3, stride (1, 1), padding (1, 1): Z1[k, f, i, j] = b1[f] + Σ_c,u,v W1[f, c, u, v] A0[k, c, 1·i + u - 1, 1·j + v - 1]
     np.copyto(P1[:, 1:9, 1:9], X.transpose(0, 2, 3, 1))
-    np.copyto(C1w, V1)
+    np.copyto(K1.reshape(8, 3, 3, 1), params["W1"].transpose(0, 2, 3, 1))
+    np.copyto(C1w, V1.transpose(0, 1, 2, 4, 5, 3))
     # Z1 = im2col(A0) W1ᵀ + b1: one matrix product for every position
-    np.dot(C1, params["W1"].reshape(8, -1).T, out=Z1)
+    np.dot(C1, K1.T, out=Z1)
     Z1 += params["b1"]
     # A1 = np.maximum(0, Z1)
     np.maximum(0, Z1, out=A1)
-    # Layer 2: maxpool2d 2x2, stride (2, 2): A2[k, c, i, j] = max of its window of A1
-    np.copyto(N2.reshape(-1, 4, 4, 8, 2, 2), R2.transpose(0, 1, 3, 5, 2, 4))
-    # the first maximum of each window (PyTorch's choice at ties)
-    np.argmax(N2, axis=-1, out=I2)
-    np.max(N2, axis=-1, out=A2)
+    # Layer 2: maxpool2d 2x2, stride (2, 2): A2[k, c, i, j] = max of its window of A1, one window entry (u, v) at a time
+    np.copyto(A2, R2[:, :, 0, :, 0])
+    I2.fill(0)
+    for o in range(1, 4):
+        u, v = divmod(o, 2)
+    # strictly greater: at a tie the first maximum stays (PyTorch's choice)
+        np.greater(R2[:, :, u, :, v], A2, out=G2)
+        np.copyto(I2, o, where=G2)
+        np.maximum(A2, R2[:, :, u, :, v], out=A2)
     # Layer 3: flatten, A3[k, (c·4 + i)·4 + j] = A2[k, c, i, j]
     np.copyto(A3.reshape(-1, 8, 4, 4), A2.transpose(0, 3, 1, 2))
     # Layer 4: Z4 = A3 W4 + b4, A4 = softmax(Z4)
@@ -129,8 +134,8 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
 
 def _loss(work: tuple[np.ndarray, ...], Y: np.ndarray) -> float:
     """E of the batch whose forward pass is in work."""
-    (P1, C1, C1w, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, N2, I2, M2, A3, g3, Z4, Zs, S, A4, d4, logA,
-     O2, dR2) = work
+    (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, A3, g3, Z4, Zs, S, A4, d4, logA,
+     dR2, KG1) = work
     n = Y.shape[0]
     # log A = Zs - np.log(S), in the log domain: never log(0)
     np.subtract(Zs, np.log(S), out=logA)
@@ -146,8 +151,8 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     scale multiplies δ4 only: every later term is linear in it. gradients() passes 1; train()
     passes the learning rate for gd, sgd and momentum, so grads receive the step η ∂E/∂w.
     """
-    (P1, C1, C1w, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, N2, I2, M2, A3, g3, Z4, Zs, S, A4, d4, logA,
-     O2, dR2) = work
+    (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, A3, g3, Z4, Zs, S, A4, d4, logA,
+     dR2, KG1) = work
     n = X.shape[0]
     # δ4 = ∂E/∂A4 · (diag(A4) - A4 A4ᵀ), which collapses to this because rows of A4 and Y sum to 1
     # d4 = scale * (A4 - Y)/n
@@ -161,16 +166,16 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     np.dot(d4, params["W4"].T, out=g3)
     # flatten: ∂E/∂A2 is g3 put back in shape
     np.copyto(g2, g3.reshape(-1, 8, 4, 4).transpose(0, 2, 3, 1))
-    # ∂A2/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a'))
-    np.equal(I2[..., None], O2, out=M2)
-    # g2 routed to that entry
-    np.multiply(M2, g2[..., None], out=N2)
-    # each window's share back at its place
-    np.copyto(dR2, N2.reshape(-1, 4, 4, 8, 2, 2).transpose(0, 1, 4, 2, 5, 3))
+    for o in range(4):
+        u, v = divmod(o, 2)
+    # ∂A2/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g2 routed there
+        np.equal(I2, o, out=G2)
+        np.multiply(g2, G2, out=dR2[:, :, u, :, v])
     # δ1 = ∂E/∂A1 ⊙ relu'(Z1), relu'(Z1) = np.heaviside(Z1, 0.0)
     d1 *= (Z1 > 0)
     # ∂E/∂W1[f, c, u, v] = Σ_k,i,j δ1[k, f, i, j] A0[k, c, s·i + u - p, s·j + v - p]: δ1ᵀ im2col(A0)
-    np.dot(d1.T, C1, out=grads["W1"].reshape(8, -1))
+    np.dot(d1.T, C1, out=KG1)
+    np.copyto(grads["W1"], KG1.reshape(8, 3, 3, 1).transpose(0, 3, 1, 2))
     # ∂E/∂b1[f] = Σ_k,i,j δ1[k, f, i, j]   (∂Z1/∂b1[f] = 1)
     np.add.reduce(d1, axis=0, out=grads["b1"])
 

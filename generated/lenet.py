@@ -62,9 +62,10 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     """The arrays a batch of m samples passes through: allocated once per batch size, then reused."""
     # the input batch as (m, H, W, C)
     A0 = np.empty((m, 28, 28, 1), dtype)
-    # layer 1: im2col, one row per output position, columns in W1's (c, u, v) order
+    # layer 1: im2col, one row per output position, columns in (u, v, c) order (channels innermost, as in the input), and W1 as K1 with its columns in the same order
     C1 = np.empty((m * 576, 25), dtype)
-    C1w = C1.reshape(m, 24, 24, 1, 5, 5)
+    C1w = C1.reshape(m, 24, 24, 5, 5, 1)
+    K1 = np.empty((16, 25), dtype)
     # layer 1: every window of the input, a view (m, Ho, Wo, C, kh, kw)
     V1 = np.lib.stride_tricks.sliding_window_view(A0, (5, 5), axis=(1, 2))
     # layer 1: Z1, A1 and δ1 as (m·Ho·Wo, F)
@@ -78,13 +79,13 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     g2 = np.empty((m, 12, 12, 16), dtype)
     # layer 2: the windows tile the input: a reshape (m, Ho, ph, Wo, pw, C)
     R2 = A1g[:, :24, :24].reshape(m, 12, 2, 12, 2, 16)
-    # layer 2: each window as a row, the index of its first maximum, and the one-hot of that index
-    N2 = np.empty((m, 12, 12, 16, 4), dtype)
-    I2 = np.empty((m, 12, 12, 16), np.intp)
-    M2 = np.empty((m, 12, 12, 16, 4), bool)
-    # layer 3: im2col, one row per output position, columns in W3's (c, u, v) order
+    # layer 2: the offset u·2 + v of each window's first maximum, and a mask
+    I2 = np.empty((m, 12, 12, 16), np.int8)
+    G2 = np.empty((m, 12, 12, 16), bool)
+    # layer 3: im2col, one row per output position, columns in (u, v, c) order (channels innermost, as in the input), and W3 as K3 with its columns in the same order
     C3 = np.empty((m * 64, 400), dtype)
-    C3w = C3.reshape(m, 8, 8, 16, 5, 5)
+    C3w = C3.reshape(m, 8, 8, 5, 5, 16)
+    K3 = np.empty((32, 400), dtype)
     # layer 3: every window of the input, a view (m, Ho, Wo, C, kh, kw)
     V3 = np.lib.stride_tricks.sliding_window_view(A2, (5, 5), axis=(1, 2))
     # layer 3: Z3, A3 and δ3 as (m·Ho·Wo, F)
@@ -98,10 +99,9 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     g4 = np.empty((m, 4, 4, 32), dtype)
     # layer 4: the windows tile the input: a reshape (m, Ho, ph, Wo, pw, C)
     R4 = A3g[:, :8, :8].reshape(m, 4, 2, 4, 2, 32)
-    # layer 4: each window as a row, the index of its first maximum, and the one-hot of that index
-    N4 = np.empty((m, 4, 4, 32, 4), dtype)
-    I4 = np.empty((m, 4, 4, 32), np.intp)
-    M4 = np.empty((m, 4, 4, 32, 4), bool)
+    # layer 4: the offset u·2 + v of each window's first maximum, and a mask
+    I4 = np.empty((m, 4, 4, 32), np.int8)
+    G4 = np.empty((m, 4, 4, 32), bool)
     # layer 5: flatten in PyTorch's (C, H, W) order, and g5 = ∂E/∂A5
     A5 = np.empty((m, 512), dtype)
     g5 = np.empty((m, 512), dtype)
@@ -114,48 +114,58 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     d6 = np.empty((m, 10), dtype)
     # log A in the log domain
     logA = np.empty((m, 10), dtype)
-    # layer 4: the offsets 0 … 3 of a window's entries
-    O4 = np.arange(4)
     # layer 4: ∂E/∂A3 seen as its tiles (m, Ho, ph, Wo, pw, C)
     dR4 = d3g[:, :8, :8].reshape(m, 4, 2, 4, 2, 32)
-    # layer 2: the offsets 0 … 3 of a window's entries
-    O2 = np.arange(4)
+    # layer 3: ∂E/∂W3 in K3's (u, v, c) order
+    KG3 = np.empty((32, 400), dtype)
     # layer 2: ∂E/∂A1 seen as its tiles (m, Ho, ph, Wo, pw, C)
     dR2 = d1g[:, :24, :24].reshape(m, 12, 2, 12, 2, 16)
-    return (A0, C1, C1w, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, N2, I2, M2, C3, C3w, V3, Z3, A3, A3g, d3, d3g,
-     A4, g4, R4, N4, I4, M4, A5, g5, Z6, Zs, S, A6, d6, logA, O4, dR4, O2, dR2)
+    # layer 1: ∂E/∂W1 in K1's (u, v, c) order
+    KG1 = np.empty((16, 25), dtype)
+    return (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, C3, C3w, K3, V3, Z3, A3, A3g, d3,
+     d3g, A4, g4, R4, I4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1)
 
 
 def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarray, ...]) -> np.ndarray:
     """The forward pass into work (kept for the backward pass); returns the output A6."""
-    (A0, C1, C1w, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, N2, I2, M2, C3, C3w, V3, Z3, A3, A3g, d3, d3g,
-     A4, g4, R4, N4, I4, M4, A5, g5, Z6, Zs, S, A6, d6, logA, O4, dR4, O2, dR2) = work
+    (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, C3, C3w, K3, V3, Z3, A3, A3g, d3,
+     d3g, A4, g4, R4, I4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1) = work
     # X is (m, C, H, W); the layers read (m, H, W, C)
     np.copyto(A0, X.transpose(0, 2, 3, 1))
     # Layer 1: conv2d, 16 filters 5x5, stride (1, 1), padding (0, 0): Z1[k, f, i, j] = b1[f] + Σ_c,u,v W1[f, c, u, v] A0[k, c, 1·i + u - 0, 1·j + v - 0]
-    np.copyto(C1w, V1)
+    np.copyto(K1.reshape(16, 5, 5, 1), params["W1"].transpose(0, 2, 3, 1))
+    np.copyto(C1w, V1.transpose(0, 1, 2, 4, 5, 3))
     # Z1 = im2col(A0) W1ᵀ + b1: one matrix product for every position
-    np.dot(C1, params["W1"].reshape(16, -1).T, out=Z1)
+    np.dot(C1, K1.T, out=Z1)
     Z1 += params["b1"]
     # A1 = np.maximum(0, Z1)
     np.maximum(0, Z1, out=A1)
-    # Layer 2: maxpool2d 2x2, stride (2, 2): A2[k, c, i, j] = max of its window of A1
-    np.copyto(N2.reshape(-1, 12, 12, 16, 2, 2), R2.transpose(0, 1, 3, 5, 2, 4))
-    # the first maximum of each window (PyTorch's choice at ties)
-    np.argmax(N2, axis=-1, out=I2)
-    np.max(N2, axis=-1, out=A2)
+    # Layer 2: maxpool2d 2x2, stride (2, 2): A2[k, c, i, j] = max of its window of A1, one window entry (u, v) at a time
+    np.copyto(A2, R2[:, :, 0, :, 0])
+    I2.fill(0)
+    for o in range(1, 4):
+        u, v = divmod(o, 2)
+    # strictly greater: at a tie the first maximum stays (PyTorch's choice)
+        np.greater(R2[:, :, u, :, v], A2, out=G2)
+        np.copyto(I2, o, where=G2)
+        np.maximum(A2, R2[:, :, u, :, v], out=A2)
     # Layer 3: conv2d, 32 filters 5x5, stride (1, 1), padding (0, 0): Z3[k, f, i, j] = b3[f] + Σ_c,u,v W3[f, c, u, v] A2[k, c, 1·i + u - 0, 1·j + v - 0]
-    np.copyto(C3w, V3)
+    np.copyto(K3.reshape(32, 5, 5, 16), params["W3"].transpose(0, 2, 3, 1))
+    np.copyto(C3w, V3.transpose(0, 1, 2, 4, 5, 3))
     # Z3 = im2col(A2) W3ᵀ + b3: one matrix product for every position
-    np.dot(C3, params["W3"].reshape(32, -1).T, out=Z3)
+    np.dot(C3, K3.T, out=Z3)
     Z3 += params["b3"]
     # A3 = np.maximum(0, Z3)
     np.maximum(0, Z3, out=A3)
-    # Layer 4: maxpool2d 2x2, stride (2, 2): A4[k, c, i, j] = max of its window of A3
-    np.copyto(N4.reshape(-1, 4, 4, 32, 2, 2), R4.transpose(0, 1, 3, 5, 2, 4))
-    # the first maximum of each window (PyTorch's choice at ties)
-    np.argmax(N4, axis=-1, out=I4)
-    np.max(N4, axis=-1, out=A4)
+    # Layer 4: maxpool2d 2x2, stride (2, 2): A4[k, c, i, j] = max of its window of A3, one window entry (u, v) at a time
+    np.copyto(A4, R4[:, :, 0, :, 0])
+    I4.fill(0)
+    for o in range(1, 4):
+        u, v = divmod(o, 2)
+    # strictly greater: at a tie the first maximum stays (PyTorch's choice)
+        np.greater(R4[:, :, u, :, v], A4, out=G4)
+        np.copyto(I4, o, where=G4)
+        np.maximum(A4, R4[:, :, u, :, v], out=A4)
     # Layer 5: flatten, A5[k, (c·4 + i)·4 + j] = A4[k, c, i, j]
     np.copyto(A5.reshape(-1, 32, 4, 4), A4.transpose(0, 3, 1, 2))
     # Layer 6: Z6 = A5 W6 + b6, A6 = softmax(Z6)
@@ -171,8 +181,8 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
 
 def _loss(work: tuple[np.ndarray, ...], Y: np.ndarray) -> float:
     """E of the batch whose forward pass is in work."""
-    (A0, C1, C1w, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, N2, I2, M2, C3, C3w, V3, Z3, A3, A3g, d3, d3g,
-     A4, g4, R4, N4, I4, M4, A5, g5, Z6, Zs, S, A6, d6, logA, O4, dR4, O2, dR2) = work
+    (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, C3, C3w, K3, V3, Z3, A3, A3g, d3,
+     d3g, A4, g4, R4, I4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1) = work
     n = Y.shape[0]
     # log A = Zs - np.log(S), in the log domain: never log(0)
     np.subtract(Zs, np.log(S), out=logA)
@@ -188,8 +198,8 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     scale multiplies δ6 only: every later term is linear in it. gradients() passes 1; train()
     passes the learning rate for gd, sgd and momentum, so grads receive the step η ∂E/∂w.
     """
-    (A0, C1, C1w, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, N2, I2, M2, C3, C3w, V3, Z3, A3, A3g, d3, d3g,
-     A4, g4, R4, N4, I4, M4, A5, g5, Z6, Zs, S, A6, d6, logA, O4, dR4, O2, dR2) = work
+    (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, C3, C3w, K3, V3, Z3, A3, A3g, d3,
+     d3g, A4, g4, R4, I4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1) = work
     n = X.shape[0]
     # δ6 = ∂E/∂A6 · (diag(A6) - A6 A6ᵀ), which collapses to this because rows of A6 and Y sum to 1
     # d6 = scale * (A6 - Y)/n
@@ -203,35 +213,35 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     np.dot(d6, params["W6"].T, out=g5)
     # flatten: ∂E/∂A4 is g5 put back in shape
     np.copyto(g4, g5.reshape(-1, 32, 4, 4).transpose(0, 2, 3, 1))
-    # ∂A4/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a'))
-    np.equal(I4[..., None], O4, out=M4)
-    # g4 routed to that entry
-    np.multiply(M4, g4[..., None], out=N4)
-    # each window's share back at its place
-    np.copyto(dR4, N4.reshape(-1, 4, 4, 32, 2, 2).transpose(0, 1, 4, 2, 5, 3))
+    for o in range(4):
+        u, v = divmod(o, 2)
+    # ∂A4/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g4 routed there
+        np.equal(I4, o, out=G4)
+        np.multiply(g4, G4, out=dR4[:, :, u, :, v])
     # δ3 = ∂E/∂A3 ⊙ relu'(Z3), relu'(Z3) = np.heaviside(Z3, 0.0)
     d3 *= (Z3 > 0)
     # ∂E/∂W3[f, c, u, v] = Σ_k,i,j δ3[k, f, i, j] A2[k, c, s·i + u - p, s·j + v - p]: δ3ᵀ im2col(A2)
-    np.dot(d3.T, C3, out=grads["W3"].reshape(32, -1))
+    np.dot(d3.T, C3, out=KG3)
+    np.copyto(grads["W3"], KG3.reshape(32, 5, 5, 16).transpose(0, 3, 1, 2))
     # ∂E/∂b3[f] = Σ_k,i,j δ3[k, f, i, j]   (∂Z3/∂b3[f] = 1)
     np.add.reduce(d3, axis=0, out=grads["b3"])
     # ∂E/∂A2[k, c, y, x] = Σ_f,i,j δ3[k, f, i, j] W3[f, c, y - s·i + p, x - s·j + p] (a full convolution with the flipped kernel):
     # δ3 W3 gives each window's share (into C3, free now), added back at its place
-    np.dot(d3, params["W3"].reshape(32, -1), out=C3)
+    np.dot(d3, K3, out=C3)
     g2.fill(0)
     for u in range(5):
         for v in range(5):
-            g2[:, u:u + 8:1, v:v + 8:1] += C3w[:, :, :, :, u, v]
-    # ∂A2/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a'))
-    np.equal(I2[..., None], O2, out=M2)
-    # g2 routed to that entry
-    np.multiply(M2, g2[..., None], out=N2)
-    # each window's share back at its place
-    np.copyto(dR2, N2.reshape(-1, 12, 12, 16, 2, 2).transpose(0, 1, 4, 2, 5, 3))
+            g2[:, u:u + 8, v:v + 8] += C3w[:, :, :, u, v]
+    for o in range(4):
+        u, v = divmod(o, 2)
+    # ∂A2/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g2 routed there
+        np.equal(I2, o, out=G2)
+        np.multiply(g2, G2, out=dR2[:, :, u, :, v])
     # δ1 = ∂E/∂A1 ⊙ relu'(Z1), relu'(Z1) = np.heaviside(Z1, 0.0)
     d1 *= (Z1 > 0)
     # ∂E/∂W1[f, c, u, v] = Σ_k,i,j δ1[k, f, i, j] A0[k, c, s·i + u - p, s·j + v - p]: δ1ᵀ im2col(A0)
-    np.dot(d1.T, C1, out=grads["W1"].reshape(16, -1))
+    np.dot(d1.T, C1, out=KG1)
+    np.copyto(grads["W1"], KG1.reshape(16, 5, 5, 1).transpose(0, 3, 1, 2))
     # ∂E/∂b1[f] = Σ_k,i,j δ1[k, f, i, j]   (∂Z1/∂b1[f] = 1)
     np.add.reduce(d1, axis=0, out=grads["b1"])
 
