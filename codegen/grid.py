@@ -303,11 +303,14 @@ def _pool_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
     kind = "np.int8" if ph * pw <= 127 else "np.intp"
     work.array(f"I{l}", image, f"layer {l}: the offset u·{pw} + v of each window's first maximum, and a mask",
                kind=kind)
+    work.array(f"H{l}", image, kind=kind)
     work.array(f"G{l}", image, kind="bool")
     return [Line(f"np.copyto(A{l}, {first})", (head,)), Line(f"I{l}.fill(0)"), *loop,
             Line(f"    np.greater({entry}, A{l}, out=G{l})",
                  ("strictly greater: at a tie the first maximum stays (PyTorch's choice)",)),
-            Line(f"    np.copyto(I{l}, o, where=G{l})"),
+            Line(f"    np.multiply(G{l}, o, out=H{l})",
+                 ("I = o where the entry is greater: o exceeds every earlier offset, so a maximum does it",)),
+            Line(f"    np.maximum(I{l}, H{l}, out=I{l})"),
             Line(f"    np.maximum(A{l}, {entry}, out=A{l})")]
 
 

@@ -76,6 +76,7 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     R2 = A1g[:, :8, :8].reshape(m, 4, 2, 4, 2, 8)
     # layer 2: the offset u·2 + v of each window's first maximum, and a mask
     I2 = np.empty((m, 4, 4, 8), np.int8)
+    H2 = np.empty((m, 4, 4, 8), np.int8)
     G2 = np.empty((m, 4, 4, 8), bool)
     # layer 3: flatten in PyTorch's (C, H, W) order, and g3 = ∂E/∂A3
     A3 = np.empty((m, 128), dtype)
@@ -93,14 +94,14 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     dR2 = d1g[:, :8, :8].reshape(m, 4, 2, 4, 2, 8)
     # layer 1: ∂E/∂W1 in K1's (u, v, c) order
     KG1 = np.empty((8, 9), dtype)
-    return (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, A3, g3, Z4, Zs, S, A4, d4, logA,
-     dR2, KG1)
+    return (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, A3, g3, Z4, Zs, S, A4, d4,
+     logA, dR2, KG1)
 
 
 def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarray, ...]) -> np.ndarray:
     """The forward pass into work (kept for the backward pass); returns the output A4."""
-    (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, A3, g3, Z4, Zs, S, A4, d4, logA,
-     dR2, KG1) = work
+    (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, A3, g3, Z4, Zs, S, A4, d4,
+     logA, dR2, KG1) = work
     # Layer 1: conv2d, 8 filters 3x3, stride (1, 1), padding (1, 1): Z1[k, f, i, j] = b1[f] + Σ_c,u,v W1[f, c, u, v] A0[k, c, 1·i + u - 1, 1·j + v - 1]
     np.copyto(P1[:, 1:9, 1:9], X.transpose(0, 2, 3, 1))
     np.copyto(K1.reshape(8, 3, 3, 1), params["W1"].transpose(0, 2, 3, 1))
@@ -117,7 +118,9 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
         u, v = divmod(o, 2)
     # strictly greater: at a tie the first maximum stays (PyTorch's choice)
         np.greater(R2[:, :, u, :, v], A2, out=G2)
-        np.copyto(I2, o, where=G2)
+    # I = o where the entry is greater: o exceeds every earlier offset, so a maximum does it
+        np.multiply(G2, o, out=H2)
+        np.maximum(I2, H2, out=I2)
         np.maximum(A2, R2[:, :, u, :, v], out=A2)
     # Layer 3: flatten, A3[k, (c·4 + i)·4 + j] = A2[k, c, i, j]
     np.copyto(A3.reshape(-1, 8, 4, 4), A2.transpose(0, 3, 1, 2))
@@ -134,8 +137,8 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
 
 def _loss(work: tuple[np.ndarray, ...], Y: np.ndarray) -> float:
     """E of the batch whose forward pass is in work."""
-    (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, A3, g3, Z4, Zs, S, A4, d4, logA,
-     dR2, KG1) = work
+    (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, A3, g3, Z4, Zs, S, A4, d4,
+     logA, dR2, KG1) = work
     n = Y.shape[0]
     # log A = Zs - np.log(S), in the log domain: never log(0)
     np.subtract(Zs, np.log(S), out=logA)
@@ -151,8 +154,8 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     scale multiplies δ4 only: every later term is linear in it. gradients() passes 1; train()
     passes the learning rate for gd, sgd and momentum, so grads receive the step η ∂E/∂w.
     """
-    (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, A3, g3, Z4, Zs, S, A4, d4, logA,
-     dR2, KG1) = work
+    (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, A3, g3, Z4, Zs, S, A4, d4,
+     logA, dR2, KG1) = work
     n = X.shape[0]
     # δ4 = ∂E/∂A4 · (diag(A4) - A4 A4ᵀ), which collapses to this because rows of A4 and Y sum to 1
     # d4 = scale * (A4 - Y)/n

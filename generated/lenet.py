@@ -81,6 +81,7 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     R2 = A1g[:, :24, :24].reshape(m, 12, 2, 12, 2, 16)
     # layer 2: the offset u·2 + v of each window's first maximum, and a mask
     I2 = np.empty((m, 12, 12, 16), np.int8)
+    H2 = np.empty((m, 12, 12, 16), np.int8)
     G2 = np.empty((m, 12, 12, 16), bool)
     # layer 3: im2col, one row per output position, columns in (u, v, c) order (channels innermost, as in the input), and W3 as K3 with its columns in the same order
     C3 = np.empty((m * 64, 400), dtype)
@@ -101,6 +102,7 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     R4 = A3g[:, :8, :8].reshape(m, 4, 2, 4, 2, 32)
     # layer 4: the offset u·2 + v of each window's first maximum, and a mask
     I4 = np.empty((m, 4, 4, 32), np.int8)
+    H4 = np.empty((m, 4, 4, 32), np.int8)
     G4 = np.empty((m, 4, 4, 32), bool)
     # layer 5: flatten in PyTorch's (C, H, W) order, and g5 = ∂E/∂A5
     A5 = np.empty((m, 512), dtype)
@@ -122,14 +124,14 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     dR2 = d1g[:, :24, :24].reshape(m, 12, 2, 12, 2, 16)
     # layer 1: ∂E/∂W1 in K1's (u, v, c) order
     KG1 = np.empty((16, 25), dtype)
-    return (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, C3, C3w, K3, V3, Z3, A3, A3g, d3,
-     d3g, A4, g4, R4, I4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1)
+    return (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, C3, C3w, K3, V3, Z3, A3, A3g,
+     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1)
 
 
 def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarray, ...]) -> np.ndarray:
     """The forward pass into work (kept for the backward pass); returns the output A6."""
-    (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, C3, C3w, K3, V3, Z3, A3, A3g, d3,
-     d3g, A4, g4, R4, I4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1) = work
+    (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, C3, C3w, K3, V3, Z3, A3, A3g,
+     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1) = work
     # X is (m, C, H, W); the layers read (m, H, W, C)
     np.copyto(A0, X.transpose(0, 2, 3, 1))
     # Layer 1: conv2d, 16 filters 5x5, stride (1, 1), padding (0, 0): Z1[k, f, i, j] = b1[f] + Σ_c,u,v W1[f, c, u, v] A0[k, c, 1·i + u - 0, 1·j + v - 0]
@@ -147,7 +149,9 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
         u, v = divmod(o, 2)
     # strictly greater: at a tie the first maximum stays (PyTorch's choice)
         np.greater(R2[:, :, u, :, v], A2, out=G2)
-        np.copyto(I2, o, where=G2)
+    # I = o where the entry is greater: o exceeds every earlier offset, so a maximum does it
+        np.multiply(G2, o, out=H2)
+        np.maximum(I2, H2, out=I2)
         np.maximum(A2, R2[:, :, u, :, v], out=A2)
     # Layer 3: conv2d, 32 filters 5x5, stride (1, 1), padding (0, 0): Z3[k, f, i, j] = b3[f] + Σ_c,u,v W3[f, c, u, v] A2[k, c, 1·i + u - 0, 1·j + v - 0]
     np.copyto(K3.reshape(32, 5, 5, 16), params["W3"].transpose(0, 2, 3, 1))
@@ -164,7 +168,9 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
         u, v = divmod(o, 2)
     # strictly greater: at a tie the first maximum stays (PyTorch's choice)
         np.greater(R4[:, :, u, :, v], A4, out=G4)
-        np.copyto(I4, o, where=G4)
+    # I = o where the entry is greater: o exceeds every earlier offset, so a maximum does it
+        np.multiply(G4, o, out=H4)
+        np.maximum(I4, H4, out=I4)
         np.maximum(A4, R4[:, :, u, :, v], out=A4)
     # Layer 5: flatten, A5[k, (c·4 + i)·4 + j] = A4[k, c, i, j]
     np.copyto(A5.reshape(-1, 32, 4, 4), A4.transpose(0, 3, 1, 2))
@@ -181,8 +187,8 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
 
 def _loss(work: tuple[np.ndarray, ...], Y: np.ndarray) -> float:
     """E of the batch whose forward pass is in work."""
-    (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, C3, C3w, K3, V3, Z3, A3, A3g, d3,
-     d3g, A4, g4, R4, I4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1) = work
+    (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, C3, C3w, K3, V3, Z3, A3, A3g,
+     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1) = work
     n = Y.shape[0]
     # log A = Zs - np.log(S), in the log domain: never log(0)
     np.subtract(Zs, np.log(S), out=logA)
@@ -198,8 +204,8 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     scale multiplies δ6 only: every later term is linear in it. gradients() passes 1; train()
     passes the learning rate for gd, sgd and momentum, so grads receive the step η ∂E/∂w.
     """
-    (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, G2, C3, C3w, K3, V3, Z3, A3, A3g, d3,
-     d3g, A4, g4, R4, I4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1) = work
+    (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, C3, C3w, K3, V3, Z3, A3, A3g,
+     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1) = work
     n = X.shape[0]
     # δ6 = ∂E/∂A6 · (diag(A6) - A6 A6ᵀ), which collapses to this because rows of A6 and Y sum to 1
     # d6 = scale * (A6 - Y)/n

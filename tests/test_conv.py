@@ -105,6 +105,16 @@ SPECS: dict[str, dict[str, Any]] = {
         {"type": "avgpool2d", "pool": 2}, {**CONV, "filters": 2, "kernel": [2, 3], "stride": 2, "padding": 1,
                                           "activation": "relu"},
         {"type": "maxpool2d", "pool": [2, 1]}, {"type": "flatten"}, {"units": 3}]},
+    "flatten first": {"inputs": [2, 3, 4], "loss": "sse", "layers": [
+        {"type": "flatten"}, {"units": 3, "activation": "tanh"}, {"units": 2}]},
+    "stride larger than kernel, padding larger than kernel": {"inputs": [1, 7, 9], "loss": "sse", "layers": [
+        {**CONV, "filters": 2, "kernel": 1, "padding": 2, "activation": "tanh"},
+        {**CONV, "filters": 3, "kernel": 2, "stride": 3, "activation": "sigmoid"}, {"type": "flatten"}, {"units": 2}]},
+    "three convs, two dense": {"inputs": [1, 10, 10], "loss": "cross_entropy", "layers": [
+        {**CONV, "filters": 2, "kernel": 3, "activation": "relu"},
+        {**CONV, "filters": 3, "kernel": 3, "stride": 2, "padding": 1, "activation": "tanh"},
+        {**CONV, "filters": 2, "kernel": 2, "activation": "sigmoid"}, {"type": "flatten"},
+        {"units": 4, "activation": "relu"}, {"units": 3, "activation": "softmax"}]},
     "1x1 conv, identity": {"inputs": [3, 4, 4], "loss": "cross_entropy", "reduction": "mean", "layers": [
         {**CONV, "filters": 2, "kernel": 1}, {**CONV, "filters": 2, "kernel": 3, "stride": 3, "padding": 1,
                                               "activation": "tanh"},
@@ -297,17 +307,20 @@ def test_digits_cnn_reaches_95_percent_on_held_out_digits() -> None:
     assert module.accuracy(params, x_te, np.eye(10)[y_te]) >= 0.95
 
 
-UNSEEN_DOCS = [SPECS["non-square, strided, two convs, avgpool"], SPECS["same padding, overlapping maxpool"]]
+UNSEEN_DOCS = [SPECS["non-square, strided, two convs, avgpool"], SPECS["same padding, overlapping maxpool"],
+               SPECS["three convs, two dense"]]
 
 
-@pytest.mark.parametrize("spec", UNSEEN_DOCS, ids=["two-convs", "same-maxpool"])
+@pytest.mark.parametrize("spec", UNSEEN_DOCS, ids=["two-convs", "same-maxpool", "three-convs"])
 def test_conv_documents_compile_and_show_the_convolution_steps(spec: dict[str, Any], tmp_path: Any) -> None:
     tex = render_latex(spec_from_dict({"name": "t", **spec}))
     compile_tex(tex, tmp_path, "t")
     assert "the convolution layer" in tex
     assert "correlation of the layer input" in tex and "full convolution" in tex and "flipped kernel" in tex
     assert r"\delta^{(l)}_{kgij}" in tex  # ∂E/∂b and ∂E/∂W: δ summed over samples k and positions i, j
-    assert "tie for the maximum" in tex or "spread evenly" in tex
+    kinds = {layer.get("type") for layer in spec["layers"]}
+    assert ("tie for the maximum" in tex) == ("maxpool2d" in kinds)
+    assert ("spread evenly" in tex) == ("avgpool2d" in kinds)
     japanese = render_markdown(spec_from_dict({"name": "t", **spec}), "ja")
     assert "畳み込み層" in japanese
 
