@@ -106,7 +106,8 @@ def grid_context(net: GridNetworkDerivation, source: str, tool: str, version: st
     last = net.layers[-1]
     assert last.unit is not None
     loss_lines = _loss_lines(_Last(net), work)  # type: ignore[arg-type]
-    backward = _backward(net, work)
+    backward = _hoisted(list(_backward(net, work)))
+    forward = _hoisted(forward)
     work.finish()
     if last.unit.rule.kind == "softmax" and last.out_shape[0] > 1:
         accuracy = "argmax"
@@ -142,6 +143,21 @@ def grid_context(net: GridNetworkDerivation, source: str, tool: str, version: st
         check_x=f'_as_images(X, "X", {spec.input_shape}, dtype)',  # type: ignore[attr-defined]
         first_weight=shapes[0][0], last=last.index, images=True, sample_shape="*X.shape[1:]",
     )
+
+
+def _hoisted(lines: list[Line]) -> tuple[Line, ...]:
+    """The comments of the lines inside a loop moved above the loop's ``for`` (the template writes every
+    comment at the function's indentation)."""
+    out: list[Line] = []
+    head = -1
+    for line in lines:
+        if line.code.startswith(" ") and line.comments and head >= 0:
+            out[head] = Line(out[head].code, out[head].comments + line.comments)
+            line = Line(line.code)
+        elif not line.code.startswith(" "):
+            head = len(out)
+        out.append(line)
+    return tuple(out)
 
 
 def _uses_n(expr: sp.Expr) -> bool:

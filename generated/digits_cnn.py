@@ -114,11 +114,11 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
     # Layer 2: maxpool2d 2x2, stride (2, 2): A2[k, c, i, j] = max of its window of A1, one window entry (u, v) at a time
     np.copyto(A2, R2[:, :, 0, :, 0])
     I2.fill(0)
+    # strictly greater: at a tie the first maximum stays (PyTorch's choice)
+    # I = o where the entry is greater: o exceeds every earlier offset, so a maximum does it
     for o in range(1, 4):
         u, v = divmod(o, 2)
-    # strictly greater: at a tie the first maximum stays (PyTorch's choice)
         np.greater(R2[:, :, u, :, v], A2, out=G2)
-    # I = o where the entry is greater: o exceeds every earlier offset, so a maximum does it
         np.multiply(G2, o, out=H2)
         np.maximum(I2, H2, out=I2)
         np.maximum(A2, R2[:, :, u, :, v], out=A2)
@@ -169,9 +169,9 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     np.dot(d4, params["W4"].T, out=g3)
     # flatten: ∂E/∂A2 is g3 put back in shape
     np.copyto(g2, g3.reshape(-1, 8, 4, 4).transpose(0, 2, 3, 1))
+    # ∂A2/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g2 routed there
     for o in range(4):
         u, v = divmod(o, 2)
-    # ∂A2/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g2 routed there
         np.equal(I2, o, out=G2)
         np.multiply(g2, G2, out=dR2[:, :, u, :, v])
     # δ1 = ∂E/∂A1 ⊙ relu'(Z1), relu'(Z1) = np.heaviside(Z1, 0.0)

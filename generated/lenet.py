@@ -145,11 +145,11 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
     # Layer 2: maxpool2d 2x2, stride (2, 2): A2[k, c, i, j] = max of its window of A1, one window entry (u, v) at a time
     np.copyto(A2, R2[:, :, 0, :, 0])
     I2.fill(0)
+    # strictly greater: at a tie the first maximum stays (PyTorch's choice)
+    # I = o where the entry is greater: o exceeds every earlier offset, so a maximum does it
     for o in range(1, 4):
         u, v = divmod(o, 2)
-    # strictly greater: at a tie the first maximum stays (PyTorch's choice)
         np.greater(R2[:, :, u, :, v], A2, out=G2)
-    # I = o where the entry is greater: o exceeds every earlier offset, so a maximum does it
         np.multiply(G2, o, out=H2)
         np.maximum(I2, H2, out=I2)
         np.maximum(A2, R2[:, :, u, :, v], out=A2)
@@ -164,11 +164,11 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
     # Layer 4: maxpool2d 2x2, stride (2, 2): A4[k, c, i, j] = max of its window of A3, one window entry (u, v) at a time
     np.copyto(A4, R4[:, :, 0, :, 0])
     I4.fill(0)
+    # strictly greater: at a tie the first maximum stays (PyTorch's choice)
+    # I = o where the entry is greater: o exceeds every earlier offset, so a maximum does it
     for o in range(1, 4):
         u, v = divmod(o, 2)
-    # strictly greater: at a tie the first maximum stays (PyTorch's choice)
         np.greater(R4[:, :, u, :, v], A4, out=G4)
-    # I = o where the entry is greater: o exceeds every earlier offset, so a maximum does it
         np.multiply(G4, o, out=H4)
         np.maximum(I4, H4, out=I4)
         np.maximum(A4, R4[:, :, u, :, v], out=A4)
@@ -219,9 +219,9 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     np.dot(d6, params["W6"].T, out=g5)
     # flatten: ∂E/∂A4 is g5 put back in shape
     np.copyto(g4, g5.reshape(-1, 32, 4, 4).transpose(0, 2, 3, 1))
+    # ∂A4/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g4 routed there
     for o in range(4):
         u, v = divmod(o, 2)
-    # ∂A4/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g4 routed there
         np.equal(I4, o, out=G4)
         np.multiply(g4, G4, out=dR4[:, :, u, :, v])
     # δ3 = ∂E/∂A3 ⊙ relu'(Z3), relu'(Z3) = np.heaviside(Z3, 0.0)
@@ -238,9 +238,9 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     for u in range(5):
         for v in range(5):
             g2[:, u:u + 8, v:v + 8] += C3w[:, :, :, u, v]
+    # ∂A2/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g2 routed there
     for o in range(4):
         u, v = divmod(o, 2)
-    # ∂A2/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g2 routed there
         np.equal(I2, o, out=G2)
         np.multiply(g2, G2, out=dR2[:, :, u, :, v])
     # δ1 = ∂E/∂A1 ⊙ relu'(Z1), relu'(Z1) = np.heaviside(Z1, 0.0)
