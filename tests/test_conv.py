@@ -10,6 +10,7 @@ and gradients must agree to 1e-8 relative in float64. NumPy warnings are errors 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -329,3 +330,29 @@ def test_conv_document_with_a_worked_batch_is_refused_clearly() -> None:
     net = derive_network(spec_from_dict({"name": "t", **SPECS["digits-like"]}))
     with pytest.raises(SpecError, match="data: a worked example is not supported"):
         document(net, "en", batch=object())  # type: ignore[arg-type]
+
+
+def test_conv_init_uses_pytorchs_fans() -> None:
+    # He for relu: std √(2 / fan_in) with fan_in = C·kh·kw (PyTorch's _calculate_fan_in_and_fan_out);
+    # Xavier for tanh: √(2 / (fan_in + fan_out)) with fan_out = F·kh·kw.
+    spec = {"inputs": [16, 9, 9], "loss": "sse", "layers": [
+        {**CONV, "filters": 64, "kernel": 5, "activation": "relu"},
+        {**CONV, "filters": 32, "kernel": 3, "activation": "tanh"}, {"type": "flatten"}, {"units": 1}]}
+    params = build(**spec).init_params(3)
+    for key, activation in (("W1", "relu"), ("W2", "tanh")):
+        fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(params[key].shape))
+        expected = math.sqrt(2 / fan_in) if activation == "relu" else math.sqrt(2 / (fan_in + fan_out))
+        assert params[key].std() == pytest.approx(expected, rel=0.05)
+        assert not params[key.replace("W", "b")].any()
+
+
+def test_float32_conv_training_with_validation_and_big_data_gathering() -> None:
+    spec = {**SPECS["pool first, cropped tiles, stride 2 conv"], "dtype": "float32"}
+    module = build(**spec)
+    X, Y = _data(spec, 1200, seed=5)
+    X, Y = np.repeat(X, 4, axis=0), np.repeat(Y, 4, axis=0)  # 4800·2·11·10 float32: batches are gathered
+    params, history = module.train(X, Y, optimizer="momentum", learning_rate=0.001, epochs=2, batch_size=50,
+                                   validation=(X[:20], Y[:20]))
+    assert params["W2"].dtype == np.float32 and len(history["val_loss"]) == 2
+    assert history["loss"][1] < history["loss"][0]
+    assert X.astype(np.float32).nbytes > module.SHUFFLE_WHOLE_BYTES
