@@ -226,6 +226,7 @@ def _with(index: int, **changes: Any) -> dict[str, Any]:
     ({**GOOD, "inputs": [8, 8]}, "inputs", "expected an integer or [channels, height, width], got 2 numbers"),
     ({**GOOD, "inputs": [1, 0, 8]}, "inputs[1]", "expected an integer from 1 to 4096, got 0"),
     ({**GOOD, "inputs": 64}, "layers[0].type", "conv2d needs an image input [C, H, W], got a flat input of 64"),
+    ({**GOOD, "data": {"X": [[0.0]], "Y": [[1.0]]}}, "data", "not supported with typed layers"),
 ])
 def test_bad_shapes_are_refused_with_one_line_naming_the_field(spec: dict[str, Any], field: str,
                                                                message: str) -> None:
