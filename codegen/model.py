@@ -32,6 +32,9 @@ class Line:
     comments: tuple[str, ...] = ()
 
 
+DENSE_NOTATION = """\
+Notation  Zl = A(l-1) Wl + bl,  Al = fl(Zl),  A0 = X,  dl = δl = ∂E/∂Zl;
+          X has one sample per row, so W has shape (fan_in, fan_out)."""
 SCALE = sp.Symbol("scale", positive=True)  # what train() folds into δ⁽ᴸ⁾: 1, or the learning rate
 SMALL = frozenset({n, SCALE, naming.EXPSUM})  # symbols that are not (m, units) arrays
 WIDTH = 96
@@ -82,6 +85,30 @@ class ModelContext:
     score_words: str
     summary_table: tuple[str, ...]  # the lines summary() returns
     uses_erf: bool = False  # whether the module needs its own erf (codegen/templates/erf.py.jinja)
+    # What a network with typed layers (codegen/grid.py) says differently; the defaults are a dense network's.
+    forward: tuple[Line, ...] = ()  # the forward pass; a dense network's is its layers' lines
+    shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()  # SHAPES; a dense network's is (fan_in, fan_out) per W
+    headline: str = "a dense network"
+    notation: str = DENSE_NOTATION
+    x_shape: str = ""  # "(n, d)" for a dense network
+    check_x: str = '_as_matrix(X, "X", SIZES[0], dtype)'
+    first_weight: str = "W1"
+    last: int = 0  # the output layer's index (a dense network: its depth)
+    images: bool = False  # whether X is a batch of images (n, C, H, W)
+    sample_shape: str = "X.shape[1]"  # one sample's shape in train()'s batch buffers
+
+    def __post_init__(self) -> None:
+        if not self.forward:
+            object.__setattr__(self, "forward", tuple(line for layer in self.layers for line in layer.forward))
+        if not self.shapes:
+            object.__setattr__(self, "shapes", tuple(
+                (key, shape) for layer in self.layers
+                for key, shape in ((f"W{layer.index}", (layer.fan_in, layer.fan_out)),
+                                   (f"b{layer.index}", (layer.fan_out,)))))
+        if not self.x_shape:
+            object.__setattr__(self, "x_shape", f"(n, {self.sizes[0]})")
+        if not self.last:
+            object.__setattr__(self, "last", len(self.layers))
 
 
 class Work:
@@ -117,6 +144,9 @@ class Work:
 
 
 def model_context(net: NetworkDerivation, source: str, tool: str, version: str) -> ModelContext:
+    from codegen.grid import GridNetworkDerivation, grid_context  # conv2d, pooling, flatten
+    if isinstance(net, GridNetworkDerivation):
+        return grid_context(net, source, tool, version)
     spec = net.spec
     work = Work(net)
     layers = tuple(_layer(net, layer, work) for layer in net.layers)
@@ -143,7 +173,7 @@ def model_context(net: NetworkDerivation, source: str, tool: str, version: str) 
         accuracy=accuracy, layers=layers, work=tuple(work.lines), work_names=_wrapped(work.names),
         output=f"A{last.index}", loss_lines=loss_lines, loss_uses_n=n in net.output.scale.free_symbols,
         backward=backward, backward_uses_n=n in net.output.delta.free_symbols, train=train,
-        **_task_words(net, accuracy), summary_table=_summary_table(net), uses_erf=_uses_erf(net),
+        **task_words(net, accuracy), summary_table=_summary_table(net), uses_erf=_uses_erf(net),
     )
 
 
@@ -155,10 +185,11 @@ def _uses_erf(net: NetworkDerivation) -> bool:
     return any(expr.has(sp.erf) for expr in printed)
 
 
-def _task_words(net: NetworkDerivation, accuracy: str) -> dict[str, object]:
+def task_words(net: NetworkDerivation, accuracy: str) -> dict[str, object]:
     """What the module says about its task: classifier or regression, the labels Y may be, the scores."""
     spec, last = net.spec, net.layers[-1]
-    outputs, output = last.fan_out, f"A{last.index}"
+    unit = getattr(last, "unit", last)  # a typed network's output layer is dense: its activation's part
+    outputs, output = unit.fan_out, f"A{last.index}"
     classes = outputs if outputs > 1 else 2
     labels = spec.loss.targets in ("unit", "distribution")
     rows = "one-hot rows" if spec.loss.targets == "distribution" else "targets in [0, 1]"
@@ -182,7 +213,7 @@ def _task_words(net: NetworkDerivation, accuracy: str) -> dict[str, object]:
                         else "0 or 1, turned into a column"),
         "target_words": (f"shape (n, {outputs}) ({rows}) or (n,) (class labels {label_range})" if labels
                          else f"shape (n, {outputs})"),
-        "kind_words": f"{last.rule.name} output, loss {spec.loss.name}",
+        "kind_words": f"{unit.rule.name} output, loss {spec.loss.name}",
         "predict_labels_words": predict, "accuracy_words": words, "score_words": score,
     }
 

@@ -57,7 +57,7 @@ class DerivationLatexPrinter(LatexPrinter):
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         indices = [self._print(index) for index in expr.indices]
-        joined = "".join(indices) if all(len(text) == 1 or text.endswith("'") for text in indices) \
+        joined = "".join(indices) if all(len(text.rstrip("'")) == 1 for text in indices) \
             else ",".join(indices)
         return f"{self._print(expr.base)}_{{{joined}}}"
 

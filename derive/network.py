@@ -113,7 +113,13 @@ def derive_network(spec: Spec, time_limit: float | None = None) -> NetworkDeriva
     Within ``time_limit`` seconds (default: the enclosing :func:`~derive.bounded.time_budget`, or
     ``DEFAULT_SECONDS``); past it, an ``OutOfTimeError`` names the layer or the loss that took long.
     """
+    from derive.layers.grid import GridSpec  # typed layers: conv2d, pooling, flatten
+
     with time_budget(time_limit):
+        if isinstance(spec, GridSpec):
+            from derive.layers.network import derive_grid
+
+            return derive_grid(spec)
         layers = []
         for index, layer in enumerate(spec.layers, start=1):
             task = Task(f"layers[{index - 1}].activation", spec.source, f"deriving {layer.activation.name!r}")
@@ -135,13 +141,15 @@ def costliest(net: NetworkDerivation, what: str) -> Task:
     """``what`` (printing, laying out) blamed on the field whose derived expressions are largest."""
     sizes: dict[tuple[str, str], int] = {}
     for layer in net.layers:
-        if layer.elementwise is not None:
+        layer = getattr(layer, "unit", layer)  # a typed layer's activation (None for pooling, flatten)
+        if layer is not None and layer.elementwise is not None:
             forms = (layer.elementwise.derivative, layer.elementwise.simplified, layer.backward)
             key = (f"layers[{layer.index - 1}].activation", layer.rule.name)
             sizes[key] = sum(_size(form) for form in forms)
     output = net.output
     field = _output_field(net.spec)
-    key = (field, net.spec.loss.name if field == "loss" else net.layers[-1].rule.name)
+    last = getattr(net.layers[-1], "unit", net.layers[-1])
+    key = (field, net.spec.loss.name if field == "loss" else last.rule.name)
     sizes[key] = max(sizes.get(key, 0), sum(_size(form) for form in (output.loss.derivative, output.gradient,
                                                                        output.delta)))
     field, formula = max(sizes, key=lambda k: sizes[k])

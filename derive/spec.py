@@ -104,7 +104,7 @@ class Spec:
 TOP_KEYS = ("name", "inputs", "loss", "reduction", "dtype", "layers", "train", "data")
 DATA_KEYS = ("X", "Y")
 MAX_DATA_ROWS = 64
-LAYER_KEYS = ("units", "activation", "init")
+LAYER_KEYS = ("units", "activation", "init", "type")  # type: dense here; other kinds in derive.layers.grid
 TRAIN_KEYS = tuple(TrainSpec.__dataclass_fields__)
 
 
@@ -134,6 +134,9 @@ class _Checker:
     def spec(self, data: Any) -> Spec:
         if not isinstance(data, dict):
             raise SpecError("", f"expected a table of settings, got {type(data).__name__}")
+        from derive.layers import grid  # image input or typed layers (conv2d, pooling, flatten)
+        if grid.is_grid(data):
+            return grid.grid_spec(self, data)
         _known_keys(data, TOP_KEYS, "")
         for required in ("name", "inputs", "layers", "loss"):
             if required not in data:

@@ -30,6 +30,10 @@ def _matrix(name: str, rows: int, cols: int) -> sp.Matrix:
 
 def verify_matrix_form(net: NetworkDerivation, samples: int = 2, max_width: int = 3) -> list[str]:
     """The entries where the matrix form and ∂E/∂w of the expanded E differ (empty: proved)."""
+    from derive.layers.network import GridNetworkDerivation
+    if isinstance(net, GridNetworkDerivation):  # conv2d, pooling: derive/layers/verify.py
+        from derive.layers.verify import verify_grid
+        return verify_grid(net, samples, max_width)
     sizes = tuple(min(size, max_width) for size in net.spec.sizes)
     if net.output.softmax is None:  # the output width matters for softmax only through the row sums
         sizes = (*sizes[:-1], min(net.spec.sizes[-1], max_width))

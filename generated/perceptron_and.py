@@ -447,7 +447,7 @@ def train(
     best = np.empty_like(flat) if patience is not None else flat[:0]  # the params of the best epoch so far
     best_loss, best_epoch = np.inf, -1
     # gd, sgd and momentum fold η into δ1, so grads hold η ∂E/∂w and the step is one pass.
-    scale = 1.0 if optimizer == "adam" else learning_rate
+    scale = 1.0 if optimizer == "adam" else float(learning_rate)
     # Data that fits in cache is shuffled whole once per epoch; larger data is gathered batch
     # by batch into a buffer that stays in cache. Both visit the same samples in the same order.
     whole = optimizer == "gd" or X.nbytes + Y.nbytes <= SHUFFLE_WHOLE_BYTES

@@ -65,6 +65,14 @@ class Document:
 def document(net: NetworkDerivation, language: str = "en", batch: Batch | None = None) -> Document:
     """The derivation of ``net`` as a document in ``language``; its worked example runs on ``batch``
     (default: the spec's ``[data]``, else a seeded batch)."""
+    from derive.layers.network import GridNetworkDerivation  # conv2d, pooling, flatten: derive/story/grid.py
+    if isinstance(net, GridNetworkDerivation):
+        if batch is not None:
+            from derive.errors import SpecError
+            raise SpecError("data", "a worked example is not supported for networks with typed layers yet",
+                            net.spec.source)
+        from derive.story import grid
+        return grid.document(net, language)
     with i18n.language(language):
         cast = cast_of(net)
         example = work_example(net, batch)
