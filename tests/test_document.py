@@ -315,3 +315,10 @@ def test_the_notebook_shows_the_derivation_and_one_section(tmp_path: Path) -> No
     assert katex_errors(files) == {str(file): [] for file in files}
     with pytest.raises(KeyError, match="no section 'nope'"):
         net.section("nope")
+
+
+def test_a_convolutional_document_numbers_the_output_as_the_whole_network_does() -> None:
+    """digits_cnn has 4 layers (conv, pool, flatten, dense): its output is A⁽⁴⁾, and only layers 1 and 4 update."""
+    tex = render_latex(derive_network(load_spec(ROOT / "examples" / "digits_cnn.toml")))
+    assert r"\frac{\partial E}{\partial A^{(4)}}" in tex and "A^{(2)}" not in tex
+    assert "l = 1, 4" in tex

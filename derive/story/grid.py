@@ -9,6 +9,7 @@ notation table, the computational graph, the worked example) are left out.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -62,6 +63,18 @@ def indicators(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), indicator)
 
 
+@dataclass(frozen=True)
+class _Units(NetworkDerivation):
+    """The layers that have an activation, numbered as in the whole network, whose depth this keeps:
+    the output is A⁽ᴸ⁾ of the whole network, not of its dense part."""
+
+    total: int = 0
+
+    @property
+    def depth(self) -> int:
+        return self.total
+
+
 def document(net: GridNetworkDerivation, language: str = "en") -> Document:
     from derive.story import Document
 
@@ -70,7 +83,7 @@ def document(net: GridNetworkDerivation, language: str = "en") -> Document:
         plain = Spec(net.spec.name, net.spec.inputs, tuple(LayerSpec(unit.fan_out, unit.rule, unit.init)
                                                             for unit in units),
                      net.spec.loss, net.spec.reduction, net.spec.dtype, net.spec.train, net.spec.source)
-        flat = NetworkDerivation(plain, units, net.output)  # the loss, activations and update as for dense layers
+        flat = _Units(plain, units, net.output, net.depth)  # the loss, activations and update as for dense layers
         cast = cast_of(flat)
         kinds = {layer.kind for layer in net.layers}
         sections = [network_section(net), loss.section(flat, cast), *activation.sections(flat, cast),

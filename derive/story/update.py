@@ -44,7 +44,7 @@ def section(net: NetworkDerivation, cast: Cast) -> Section:
             eta=Relation(ETA, "gt", 0),
             bound=Relation(Times(naming.GRAD_E, naming.DELTA_THETA), "ge",
                            -Times(Norm(naming.GRAD_E), Norm(naming.DELTA_THETA))),
-            l=Span(naming.l, 1, net.depth)),
+            l=_layers(net)),
     ]
     loss = naming.E if train.optimizer == "gd" else naming.E_BATCH
     W, b = naming.GENERIC["W"], naming.GENERIC["b"]
@@ -111,3 +111,11 @@ def _schedule(net: NetworkDerivation) -> Block:
                                  sp.Eq(naming.BETA2, sp.Float(train.beta2, 6), evaluate=False))
         extra["epsilon"] = sp.Eq(naming.EPSILON, naming.number(train.epsilon), evaluate=False)
     return say(message, **values, **extra)
+
+
+def _layers(net: NetworkDerivation) -> sp.Basic:
+    """``l = 1, …, L``, or the list of the layers that have parameters when some have none (pooling)."""
+    indices = [layer.index for layer in net.layers]
+    if indices == list(range(1, net.depth + 1)):
+        return Span(naming.l, 1, net.depth)
+    return sp.Eq(naming.l, Listing(*indices), evaluate=False)
