@@ -91,8 +91,8 @@ def _numbers(array: np.ndarray, name: str, source: str) -> None:
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) \
             or np.issubdtype(array.dtype, np.complexfloating):
         raise DataError(name, f"expected real numbers, got dtype {array.dtype}", source)
-    if array.ndim not in (1, 2) or (name.startswith("X") and array.ndim != 2):
-        raise DataError(name, f"expected a {'2' if name.startswith('X') else '1- or 2'}-D array, got shape "
+    if (name.startswith("X") and array.ndim not in (2, 4)) or (name.startswith("Y") and array.ndim not in (1, 2)):
+        raise DataError(name, f"expected a {'2- or 4' if name.startswith('X') else '1- or 2'}-D array, got shape "
                               f"{array.shape}", source)
     bad = np.argwhere(~np.isfinite(array)) if array.dtype.kind == "f" else np.empty((0, 2), int)
     if bad.size:

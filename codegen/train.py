@@ -127,7 +127,8 @@ def run(args: argparse.Namespace) -> None:
     data = read(args.data, spec.outputs, spec.loss.targets in ("unit", "distribution"), targets)
     settings = _settings(spec, args)
     X, Y, validation = _split(data, args.val_split, settings["seed"], args.data)
-    if X.shape[1] != spec.inputs:
+    X, validation = _as_images(spec, X, validation, data.source)
+    if X.ndim == 2 and X.shape[1] != spec.inputs:
         words = "columns besides the target" if data.targets != ("Y",) else "columns in X"
         raise DataError("", f"{X.shape[1]} {words}, but the spec has inputs = {spec.inputs}", data.source)
     _check(module, X, Y, validation, data.source)
@@ -195,6 +196,31 @@ def _settings(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     return settings
+
+
+def _as_images(spec: Any, X: Any, validation: tuple[Any, Any] | None, source: str) -> tuple[Any, Any]:
+    """For a network whose input is images (C, H, W): rows of C·H·W values (a CSV, a 2-D X) reshaped to
+    (n, C, H, W) in (C, H, W) order, as PyTorch's flatten orders them; a 4-D X must have that shape."""
+    from codegen.dataset import DataError
+
+    shape = getattr(spec, "input_shape", None)
+    if shape is None:
+        if X.ndim != 2:
+            raise DataError("X", f"expected a 2-D array (n, {spec.inputs}), got shape {X.shape}", source)
+        return X, validation
+
+    def images(array: Any, name: str) -> Any:
+        if array.ndim == 2 and array.shape[1] == spec.inputs:
+            return array.reshape(array.shape[0], *shape)
+        if array.ndim == 4 and tuple(array.shape[1:]) == tuple(shape):
+            return array
+        raise DataError(name, f"expected {spec.inputs} values per sample, as rows or as images "
+                              f"(n, {', '.join(map(str, shape))}), got shape {array.shape}", source)
+
+    X = images(X, "X")
+    if validation is not None:
+        validation = (images(validation[0], "X_val"), validation[1])
+    return X, validation
 
 
 def _split(data: Any, fraction: float | None, seed: int, source: str) -> tuple[Any, Any, tuple[Any, Any] | None]:

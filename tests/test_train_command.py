@@ -276,3 +276,48 @@ def test_bad_flags_are_refused_by_the_parser(tmp_path: Path, capsys: pytest.Capt
             main(["train", str(_spec(tmp_path)), "d.csv", flag, value])
         assert stop.value.code == 2
         assert flag in capsys.readouterr().err
+
+
+CONV_SPEC = """name = "tiny_cnn"
+inputs = [1, 6, 5]
+loss = "cross_entropy"
+reduction = "mean"
+[[layers]]
+type = "conv2d"
+filters = 3
+kernel = 3
+padding = 1
+activation = "relu"
+[[layers]]
+type = "flatten"
+[[layers]]
+units = 4
+activation = "softmax"
+[train]
+optimizer = "sgd"
+learning_rate = 0.1
+epochs = 3
+batch_size = 16
+"""
+
+
+def test_a_convolutional_network_trains_from_csv_rows_or_npz_images_alike(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A CSV row holds an image's C·H·W values in (C, H, W) order (PyTorch's flatten); an .npz may hold the
+    images as (n, C, H, W). Both train to the same history; any other shape is one line naming X."""
+    spec = tmp_path / "cnn.toml"
+    spec.write_text(CONV_SPEC)
+    X, labels = _blobs(60, inputs=30, seed=3)
+    _csv(tmp_path / "rows.csv", X, labels)
+    X = np.loadtxt(tmp_path / "rows.csv", delimiter=",", skiprows=1)[:, :30]  # the values as the CSV holds them
+    np.savez(tmp_path / "images.npz", X=X.reshape(60, 1, 6, 5), Y=labels)
+    np.savez(tmp_path / "wrong.npz", X=X.reshape(60, 1, 5, 6), Y=labels)
+    histories = []
+    for data, run in (("rows.csv", "a"), ("images.npz", "b")):
+        code, _ = _run(capsys, spec, tmp_path / data, "-o", tmp_path / run, "--no-check")
+        assert code == 0
+        histories.append((tmp_path / run / "history.csv").read_text())
+    assert histories[0] == histories[1] and len(histories[0].splitlines()) == 4
+    code, err = _run(capsys, spec, tmp_path / "wrong.npz", "-o", tmp_path / "c")
+    assert code == 2 and err == [f"error: {tmp_path / 'wrong.npz'}: X: expected 30 values per sample, as rows or as "
+                                 "images (n, 1, 6, 5), got shape (60, 1, 5, 6)"]
