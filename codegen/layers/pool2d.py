@@ -8,7 +8,7 @@ the offset of each window's first maximum (PyTorch's choice at a tie), by a runn
 
 from __future__ import annotations
 
-from codegen.layers.base import GridWork, KindCode, _image, _image_gradient, _offset_slice, _strided, no_parameters
+from codegen.layers.base import GridWork, KindCode, image, image_gradient, no_parameters, offset_slice, strided
 from codegen.model import Line
 from derive.layers.network import GridLayer, GridNetworkDerivation
 
@@ -27,19 +27,19 @@ def _pool_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
     s, l = layer.settings, layer.index
     channels, out_h, out_w = layer.out_shape
     (ph, pw), (sh, sw) = s.pool, s.stride
-    source = _image(net, l - 1)
-    image = f"(m, {out_h}, {out_w}, {channels})"
+    source = image(net, l - 1)
+    out = f"(m, {out_h}, {out_w}, {channels})"
     what = "max" if layer.kind == "maxpool2d" else "mean"
     head = (f"Layer {l}: {layer.kind} {ph}x{pw}, stride ({sh}, {sw}): "
             f"A{l}[k, c, i, j] = {what} of its window of A{l - 1}, one window entry (u, v) at a time")
-    work.array(f"A{l}", image, f"layer {l}: A{l} and g{l} = ∂E/∂A{l} as (m, Ho, Wo, C)")
-    work.array(f"g{l}", image)
+    work.array(f"A{l}", out, f"layer {l}: A{l} and g{l} = ∂E/∂A{l} as (m, Ho, Wo, C)")
+    work.array(f"g{l}", out)
     if _tiles(layer):
         work.alias(f"R{l}", f"{source}[:, :{out_h * ph}, :{out_w * pw}].reshape(m, {out_h}, {ph}, {out_w}, {pw}, "
                             f"{channels})", f"layer {l}: the windows tile the input: a reshape (m, Ho, ph, Wo, pw, C)")
     else:
         work.alias(f"V{l}", f"np.lib.stride_tricks.sliding_window_view({source}, ({ph}, {pw}), axis=(1, 2))"
-                            f"{_strided(sh, sw)}",
+                            f"{strided(sh, sw)}",
                    f"layer {l}: every window of the input, a view (m, Ho, Wo, C, ph, pw)")
     entry = _window_entry(layer)
     first = entry.replace("u", "0").replace("v", "0")
@@ -48,10 +48,10 @@ def _pool_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
         return [Line(f"np.copyto(A{l}, {first})", (head,)), *loop, Line(f"    A{l} += {entry}"),
                 Line(f"A{l} *= {1 / (ph * pw)!r}", (f"the mean: the window's sum times 1/({ph}·{pw})",))]
     kind = "np.int8" if ph * pw <= 127 else "np.intp"
-    work.array(f"I{l}", image, f"layer {l}: the offset u·{pw} + v of each window's first maximum, and a mask",
+    work.array(f"I{l}", out, f"layer {l}: the offset u·{pw} + v of each window's first maximum, and a mask",
                kind=kind)
-    work.array(f"H{l}", image, kind=kind)
-    work.array(f"G{l}", image, kind="bool")
+    work.array(f"H{l}", out, kind=kind)
+    work.array(f"G{l}", out, kind="bool")
     return [Line(f"np.copyto(A{l}, {first})", (head,)), Line(f"I{l}.fill(0)"), *loop,
             Line(f"    np.greater({entry}, A{l}, out=G{l})",
                  ("strictly greater: at a tie the first maximum stays (PyTorch's choice)",)),
@@ -85,7 +85,7 @@ def _scatter(net: GridNetworkDerivation, layer: GridLayer, share: list[Line], wo
     channels, out_h, out_w = layer.out_shape
     height, width = layer.in_shape[1:]
     (ph, pw), (sh, sw) = layer.settings.pool, layer.settings.stride
-    target = _image_gradient(net, l - 1)
+    target = image_gradient(net, l - 1)
     lines = []
     loop = [Line(f"for o in range({ph * pw}):"), Line(f"    u, v = divmod(o, {pw})")]
     if _tiles(layer):
@@ -96,7 +96,7 @@ def _scatter(net: GridNetworkDerivation, layer: GridLayer, share: list[Line], wo
         body = [Line("    " + line.code.format(share=f"dR{l}[:, :, u, :, v]"), line.comments) for line in share]
         return [*lines, *loop, *body]
     work.array(f"U{l}", f"(m, {out_h}, {out_w}, {channels})", f"layer {l}: the shares of one window offset")
-    rows, cols = _offset_slice("u", sh, out_h), _offset_slice("v", sw, out_w)
+    rows, cols = offset_slice("u", sh, out_h), offset_slice("v", sw, out_w)
     body = [Line("    " + line.code.format(share=f"U{l}"), line.comments) for line in share]
     return [Line(f"{target}.fill(0)", ("windows overlap or leave gaps: add each offset's share",)), *loop, *body,
             Line(f"    {target}[:, {rows}, {cols}] += U{l}")]
