@@ -78,12 +78,12 @@ def part_of(function: str, line: int, text: str, first_product: int) -> str:
     if function == "_loss":
         return "loss E"
     if function == "_backward":
+        if re.search(r"np\.add\.reduce\(d\d+, axis=0|np\.dot\(ones\d*, ", text):  # Σ_k δ, or 𝟏ᵀ δ
+            return "bias gradients Σ_k δ"
         if re.search(r"np\.(dot|matmul)\(", text):
             return "matrix products"
         if line < first_product:
             return "output δ"
-        if re.search(r"np\.add\.reduce\(d\d+, axis=0", text):
-            return "bias gradients Σ_k δ"
         return "hidden δ ⊙ f′(Z)"
     return next((part for part, pattern in TRAIN if pattern.search(text)), "loop, setup, bookkeeping")
 
