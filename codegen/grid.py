@@ -20,7 +20,6 @@ from codegen.layers import KINDS
 from codegen.layers.base import GridWork, image
 from codegen.model import (
     INIT_WORDS,
-    SCALE,
     LayerCode,
     Line,
     ModelContext,
@@ -29,6 +28,7 @@ from codegen.model import (
     _scaled,
     _uses_erf,
     _wrapped,
+    output_delta,
     task_words,
 )
 from codegen.printers import code
@@ -169,22 +169,9 @@ def _layer_code(layer: GridLayer) -> LayerCode:
 
 def _output_delta(net: GridNetworkDerivation, work: GridWork) -> list[Line]:
     """δ⁽ᴸ⁾ of the dense output layer, as :mod:`codegen.model` writes it."""
-    out, last = net.output, net.layers[-1].unit
+    last = net.layers[-1].unit
     assert last is not None
-    L = last.index
-    if out.form == "elementwise":
-        assert last.backward is not None
-        why = (f"δ{L} = ∂E/∂A{L} ⊙ ∂A{L}/∂Z{L}, with ∂E/∂A{L} = {code(out.gradient)}, "
-               f"{last.rule.name}'(Z{L}) = {code(last.backward)}")
-    elif out.form == "softmax-collapsed":
-        why = (f"δ{L} = ∂E/∂A{L} · (diag(A{L}) - A{L} A{L}ᵀ), which collapses to this "
-               f"because rows of A{L} and Y sum to 1")
-    else:
-        why = (f"δ{L} = A{L} ⊙ (G - rowsum(A{L} ⊙ G)), the softmax Jacobian contracted with "
-               f"G = ∂E/∂A{L} = {code(out.gradient)}")
-    emitter = work.emitter(L)
-    emitter.once(SCALE * out.delta, lambda expr: emitter.assign(f"d{L}", expr))
-    return [Line(emitter.lines[0], (why, f"d{L} = scale * {code(out.delta)}")), *map(Line, emitter.lines[1:])]
+    return output_delta(net, last, work.emitter(last.index))
 
 
 def _backward(net: GridNetworkDerivation, work: GridWork) -> tuple[Line, ...]:

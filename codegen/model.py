@@ -358,9 +358,9 @@ def _scaled(emitter: InPlace, target: str, factor: sp.Expr) -> list[str]:
     return emitter.lines
 
 
-def _backward_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
-    out, last = net.output, net.layers[-1]
-    L = last.index
+def output_delta(net: NetworkDerivation, last: LayerDerivation, emitter: InPlace) -> list[Line]:
+    """δ⁽ᴸ⁾ = scale · (the derived output δ) into d{L}, commented with the chain-rule step it implements."""
+    out, L = net.output, last.index
     if out.form == "elementwise":
         assert last.backward is not None
         why = (f"δ{L} = ∂E/∂A{L} ⊙ ∂A{L}/∂Z{L}, with ∂E/∂A{L} = {code(out.gradient)}, "
@@ -371,9 +371,13 @@ def _backward_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
     else:
         why = (f"δ{L} = A{L} ⊙ (G - rowsum(A{L} ⊙ G)), the softmax Jacobian contracted with "
                f"G = ∂E/∂A{L} = {code(out.gradient)}")
-    emitter = work.emitter(L)
     emitter.once(SCALE * out.delta, lambda expr: emitter.assign(f"d{L}", expr))
-    lines = [Line(emitter.lines[0], (why, f"d{L} = scale * {code(out.delta)}")), *map(Line, emitter.lines[1:])]
+    return [Line(emitter.lines[0], (why, f"d{L} = scale * {code(out.delta)}")), *map(Line, emitter.lines[1:])]
+
+
+def _backward_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
+    last = net.layers[-1]
+    lines = output_delta(net, last, work.emitter(last.index))
     for layer in reversed(net.layers):
         l = layer.index
         previous = "X" if l == 1 else f"A{l - 1}"
