@@ -362,14 +362,6 @@ class ModelNumPyPrinter(NumPyPrinter):
     def _print_erf(self, expr: sp.Expr) -> str:
         return f"{ERF}({self._print(expr.args[0])})"
 
-    def _print_Expm1(self, expr: sp.Expr, exp: object = None) -> str:
-        text = f"e^{{{self._print(expr.args[0])}}} - 1"  # expm1(u), as a reader writes it
-        return f"{_parens(text)}^{{{exp}}}" if exp else text
-
-    def _print_Log1p(self, expr: sp.Expr, exp: object = None) -> str:
-        name = rf"\log^{{{exp}}}" if exp else r"\log"
-        return name + _parens(self._print(1 + expr.args[0]))
-
     def _print_RowSum(self, expr: sp.Expr) -> str:
         return f"np.sum({self._print(expr.args[0])}, axis=1, keepdims=True)"
 

@@ -112,3 +112,19 @@ def test_random_expressions_match_the_allocating_expression(expr: sp.Expr) -> No
     env = _run(lines, pool, names)
     np.testing.assert_allclose(env["out"], _expected(expr, names), rtol=1e-10, atol=1e-12,
                                err_msg=f"{expr}: {lines}")
+
+
+def test_the_code_printer_writes_numpy_for_log1p_and_expm1() -> None:
+    """The plain NumPy form the module's comments and fallbacks use: runnable code, not the LaTeX of the
+    document (e^u - 1 loses a small u; 1.758*e^u - 1 would even be a different function)."""
+    from derive import spec_from_dict
+    from derive.stable import Expm1, Log1p
+
+    printed = code(sp.Rational(3, 2) * Expm1(Z) + Log1p(A))
+    assert "np.expm1(Z)" in printed and "np.log1p(A)" in printed and "^" not in printed
+    value = eval(printed, {"np": np, "Z": 1e-10, "A": 1e-12})
+    assert abs(value - 1.51e-10) < 1e-19  # on paper: expm1(u) ≈ u, log1p(u) ≈ u for tiny u (error ~u²)
+    from codegen import render_module
+    source = render_module(spec_from_dict({"name": "t", "inputs": 2, "loss": "sse", "layers": [
+        {"units": 3, "activation": "selu"}, {"units": 1, "activation": "identity"}]}))
+    assert "e^{" not in source and "np.expm1(np.minimum(0, Z1))" in source
