@@ -127,6 +127,17 @@ def spec_from_dict(data: dict[str, Any], source: str = "<spec>") -> Spec:
         raise error.with_source(source) from None
 
 
+def layer_list(value: Any) -> list[Any]:
+    """The ``layers`` field as a list of 1 to ``MAX_LAYERS`` items, or a SpecError naming it."""
+    if not isinstance(value, list):
+        raise SpecError("layers", f"expected an array of tables ([[layers]]), got {_type(value)}")
+    if not value:
+        raise SpecError("layers", "the network needs at least one layer")
+    if len(value) > MAX_LAYERS:
+        raise SpecError("layers", f"{len(value)} layers; at most {MAX_LAYERS} are supported")
+    return value
+
+
 class _Checker:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -176,14 +187,8 @@ class _Checker:
         return tuple(arrays)
 
     def layers(self, value: Any) -> tuple[LayerSpec, ...]:
-        if not isinstance(value, list):
-            raise SpecError("layers", f"expected an array of tables ([[layers]]), got {_type(value)}")
-        if not value:
-            raise SpecError("layers", "the network needs at least one layer")
-        if len(value) > MAX_LAYERS:
-            raise SpecError("layers", f"{len(value)} layers; at most {MAX_LAYERS} are supported")
         layers = []
-        for index, item in enumerate(value):
+        for index, item in enumerate(layer_list(value)):
             path = f"layers[{index}]"
             if not isinstance(item, dict):
                 raise SpecError(path, f"expected a table with units and activation, got {_type(item)}")

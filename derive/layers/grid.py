@@ -35,7 +35,6 @@ from derive.rules import ActivationRule
 from derive.spec import (
     DTYPES,
     INITS,
-    MAX_LAYERS,
     MAX_UNITS,
     REDUCTIONS,
     TOP_KEYS,
@@ -50,6 +49,7 @@ from derive.spec import (
     _partial_domains,
     _type,
     _unwise,
+    layer_list,
 )
 
 KINDS = ("dense", "conv2d", "maxpool2d", "avgpool2d", "flatten")
@@ -200,15 +200,9 @@ def grid_spec(checker: Any, data: dict[str, Any]) -> GridSpec:
 
 
 def _layers(value: Any, shape: Shape) -> tuple[tuple[Any, ...], tuple[Shape, ...]]:
-    if not isinstance(value, list):
-        raise SpecError("layers", f"expected an array of tables ([[layers]]), got {_type(value)}")
-    if not value:
-        raise SpecError("layers", "the network needs at least one layer")
-    if len(value) > MAX_LAYERS:
-        raise SpecError("layers", f"{len(value)} layers; at most {MAX_LAYERS} are supported")
     layers: list[Any] = []
     shapes = [shape]
-    for index, item in enumerate(value):
+    for index, item in enumerate(layer_list(value)):
         path = f"layers[{index}]"
         if not isinstance(item, dict):
             raise SpecError(path, f"expected a table with a type and its settings, got {_type(item)}")
