@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from derive.affine import IndexedPartial
 from derive.naming import GENERIC
 
 # Indices: sample k, filter f, output position (i, j), channel c, kernel offset (u, v);
@@ -40,15 +41,6 @@ FULL_RANGE = frozenset({k2, g, c2, u2, v2, CHANNELS, FILTERS, SAMPLES, KH, KW}) 
 
 
 @dataclass(frozen=True)
-class Partial:
-    """∂Z[k, f, i, j]/∂(one entry): ``raw`` as SymPy's diff gives it, ``done`` with the deltas summed."""
-
-    wrt: sp.Indexed
-    raw: sp.Expr
-    done: sp.Expr
-
-
-@dataclass(frozen=True)
 class ChainSum:
     """One gradient entry: Σ δ · ∂Z/∂(entry) over the Z it reaches, and what SymPy summed it to."""
 
@@ -60,9 +52,9 @@ class ChainSum:
 @dataclass(frozen=True)
 class ConvDerivation:
     definition: sp.Expr
-    weight: Partial
-    bias: Partial
-    input: Partial
+    weight: IndexedPartial
+    bias: IndexedPartial
+    input: IndexedPartial
     weight_sum: ChainSum
     bias_sum: ChainSum
     input_sum: ChainSum
@@ -96,12 +88,12 @@ def derive_conv2d() -> ConvDerivation:
     return ConvDerivation(z, weight, bias, inputs, weight_sum, bias_sum, input_sum)
 
 
-def _partial(z: sp.Expr, wrt: sp.Indexed) -> Partial:
+def _partial(z: sp.Expr, wrt: sp.Indexed) -> IndexedPartial:
     raw = sp.diff(z, wrt)
-    return Partial(wrt, raw, in_range(raw.doit()))
+    return IndexedPartial(wrt, raw, in_range(raw.doit()))
 
 
-def _chain(partial: Partial, delta: sp.Indexed, limits: tuple[tuple[sp.Expr, ...], ...]) -> ChainSum:
+def _chain(partial: IndexedPartial, delta: sp.Indexed, limits: tuple[tuple[sp.Expr, ...], ...]) -> ChainSum:
     substituted = sp.Sum(delta * partial.done, *limits)
     return ChainSum(partial.wrt, substituted, in_range(substituted.doit()))
 
