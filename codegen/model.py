@@ -112,23 +112,32 @@ class ModelContext:
 
 
 class Work:
-    """The arrays of one batch of m samples, in the order ``_work`` returns them, and scratch pools."""
+    """The arrays of one batch of m samples, in the order ``_work`` returns them, and the scratch and
+    mask pools of each layer that has an activation (``shapes``: its Z's shape, as code)."""
 
-    def __init__(self, net: NetworkDerivation) -> None:
+    def __init__(self, shapes: dict[int, str]) -> None:
         self.lines: list[Line] = []
         self.names: list[str] = []
-        self.pools = {layer.index: Scratch(f"T{layer.index}") for layer in net.layers}
-        self.masks = {layer.index: Scratch(f"M{layer.index}") for layer in net.layers}
-        self.widths = {layer.index: layer.fan_out for layer in net.layers}
+        self.shapes = shapes
+        self.pools = {layer: Scratch(f"T{layer}") for layer in shapes}
+        self.masks = {layer: Scratch(f"M{layer}") for layer in shapes}
 
-    def array(self, name: str, columns: int, why: str = "", shape: str = "(m, {columns})",
-              dtype: str = "dtype") -> None:
-        """``name = np.empty(shape, dtype)``; shape is (m, columns) unless given, e.g. "({columns}, m)"."""
-        self.lines.append(Line(f"{name} = np.empty({shape.format(columns=columns)}, {dtype})", (why,) if why else ()))
+    @classmethod
+    def of(cls, net: NetworkDerivation) -> Work:
+        return cls({layer.index: f"(m, {layer.fan_out})" for layer in net.layers})
+
+    def array(self, name: str, shape: int | str, why: str = "", dtype: str = "dtype") -> None:
+        """``name = np.empty(shape, dtype)``; a number of columns means (m, columns)."""
+        shape = f"(m, {shape})" if isinstance(shape, int) else shape
+        self.lines.append(Line(f"{name} = np.empty({shape}, {dtype})", (why,) if why else ()))
         self.names.append(name)
 
-    def alias(self, name: str, other: str, why: str) -> None:
-        self.lines.append(Line(f"{name} = {other}", (why,)))
+    def zeros(self, name: str, shape: str, why: str) -> None:
+        self.lines.append(Line(f"{name} = np.zeros({shape}, dtype)", (why,)))
+        self.names.append(name)
+
+    def alias(self, name: str, other: str, why: str = "") -> None:
+        self.lines.append(Line(f"{name} = {other}", (why,) if why else ()))
         self.names.append(name)
 
     def emitter(self, layer: int) -> InPlace:
@@ -137,9 +146,9 @@ class Work:
     def finish(self) -> None:
         for layer, pool in self.pools.items():
             for index, name in enumerate(pool.names):
-                self.array(name, self.widths[layer], f"scratch for layer {layer}" if index == 0 else "")
+                self.array(name, self.shapes[layer], f"scratch for layer {layer}" if index == 0 else "")
             for index, name in enumerate(self.masks[layer].names):
-                self.array(name, self.widths[layer], f"mask for layer {layer}: where θ(u) = 1" if index == 0 else "",
+                self.array(name, self.shapes[layer], f"mask for layer {layer}: where θ(u) = 1" if index == 0 else "",
                            dtype="bool")
 
 
@@ -148,7 +157,7 @@ def model_context(net: NetworkDerivation, source: str, tool: str, version: str) 
     if isinstance(net, GridNetworkDerivation):
         return grid_context(net, source, tool, version)
     spec = net.spec
-    work = Work(net)
+    work = Work.of(net)
     layers = tuple(_layer(net, layer, work) for layer in net.layers)
     loss_lines = _loss_lines(net, work)
     backward = _backward_lines(net, work)
@@ -301,7 +310,7 @@ def _row_maximum(work: Work, l: int, columns: int) -> list[str]:
     """
     if columns >= NARROW:
         return [f"np.maximum.reduce(Z{l}, axis=1, keepdims=True, out=Zmax)"]
-    work.array(f"Z{l}t", columns, f"Z{l} transposed, for its row maximum", shape="({columns}, m)")
+    work.array(f"Z{l}t", f"({columns}, m)", f"Z{l} transposed, for its row maximum")
     return [f"np.copyto(Z{l}t, Z{l}.T)", f"np.maximum.reduce(Z{l}t, axis=0, out=Zmax[:, 0])"]
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codegen.inplace import InPlace, Scratch
-from codegen.model import SMALL, Line, _commented
+from codegen.model import Line, Work, _commented
 from codegen.printers import code
 from derive.layers.network import GridLayer, GridNetworkDerivation
 
@@ -34,44 +33,11 @@ def no_parameters(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
     return []
 
 
-class GridWork:
-    """The arrays of one batch of m samples, in the order ``_work`` returns them, and scratch pools."""
+class GridWork(Work):
+    """:class:`~codegen.model.Work` for a network with typed layers: a conv layer's Z is (m·Ho·Wo, F)."""
 
     def __init__(self, net: GridNetworkDerivation) -> None:
-        self.lines: list[Line] = []
-        self.names: list[str] = []
-        self.pools: dict[int, Scratch] = {}
-        self.masks: dict[int, Scratch] = {}
-        self.shapes: dict[int, str] = {}
-        for layer in net.layers:
-            if layer.unit is not None:
-                self.pools[layer.index] = Scratch(f"T{layer.index}")
-                self.masks[layer.index] = Scratch(f"M{layer.index}")
-                self.shapes[layer.index] = rows_by_columns(layer)
-
-    def array(self, name: str, columns: int | str, why: str = "", kind: str = "dtype") -> None:
-        shape = f"(m, {columns})" if isinstance(columns, int) else columns
-        self.lines.append(Line(f"{name} = np.empty({shape}, {kind})", (why,) if why else ()))
-        self.names.append(name)
-
-    def zeros(self, name: str, shape: str, why: str) -> None:
-        self.lines.append(Line(f"{name} = np.zeros({shape}, dtype)", (why,)))
-        self.names.append(name)
-
-    def alias(self, name: str, other: str, why: str = "") -> None:
-        self.lines.append(Line(f"{name} = {other}", (why,) if why else ()))
-        self.names.append(name)
-
-    def emitter(self, layer: int) -> InPlace:
-        return InPlace(self.pools[layer], SMALL, self.masks[layer])
-
-    def finish(self) -> None:
-        for layer, pool in self.pools.items():
-            for index, name in enumerate(pool.names):
-                self.array(name, self.shapes[layer], f"scratch for layer {layer}" if index == 0 else "")
-            for index, name in enumerate(self.masks[layer].names):
-                self.array(name, self.shapes[layer], f"mask for layer {layer}: where θ(u) = 1" if index == 0 else "",
-                           kind="bool")
+        super().__init__({layer.index: rows_by_columns(layer) for layer in net.layers if layer.unit is not None})
 
 
 def rows_by_columns(layer: GridLayer) -> str:

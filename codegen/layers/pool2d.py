@@ -49,9 +49,9 @@ def _pool_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
                 Line(f"A{l} *= {1 / (ph * pw)!r}", (f"the mean: the window's sum times 1/({ph}·{pw})",))]
     kind = "np.int8" if ph * pw <= 127 else "np.intp"
     work.array(f"I{l}", out, f"layer {l}: the offset u·{pw} + v of each window's first maximum, and a mask",
-               kind=kind)
-    work.array(f"H{l}", out, kind=kind)
-    work.array(f"G{l}", out, kind="bool")
+               dtype=kind)
+    work.array(f"H{l}", out, dtype=kind)
+    work.array(f"G{l}", out, dtype="bool")
     return [Line(f"np.copyto(A{l}, {first})", (head,)), Line(f"I{l}.fill(0)"), *loop,
             Line(f"    np.greater({entry}, A{l}, out=G{l})",
                  ("strictly greater: at a tie the first maximum stays (PyTorch's choice)",)),
