@@ -64,19 +64,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(args, action)
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
+def above_zero(noun: str) -> Callable[[str], float]:
+    """An argparse type: a finite number > 0, or an error saying "expected {noun} > 0"."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not 0 < value < math.inf:
+            raise argparse.ArgumentTypeError(f"expected {noun} > 0, got {text!r}")
+        return value
+    return parse
 
 
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite an output file not made by chainrule")
-    parser.add_argument("--time-limit", type=_seconds, metavar="SECONDS",
+    parser.add_argument("--time-limit", type=above_zero("a number of seconds"), metavar="SECONDS",
                         help="give up deriving and printing after this long (default 30)")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
 

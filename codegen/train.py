@@ -30,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from codegen.cli import above_zero
+
 INTERRUPTED = 130
 CHECK_SAMPLES = 8  # rows of the training data the gradient check uses
 CHECK_ENTRIES = 200  # at most this many entries of each parameter array are checked
@@ -54,16 +56,6 @@ def _natural(text: str) -> int:
         value = -1
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
 
 
@@ -94,14 +86,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patience", type=_positive_int, help="stop once the validation loss has not improved "
                                                                "for this many epochs; keep the best epoch")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, help="override [train] optimizer")
-    parser.add_argument("--learning-rate", type=_positive, help="override [train] learning_rate")
+    parser.add_argument("--learning-rate", type=above_zero("a finite number"), help="override [train] learning_rate")
     parser.add_argument("--epochs", type=_positive_int, help="override [train] epochs")
     parser.add_argument("--batch-size", type=_positive_int, help="override [train] batch_size")
     parser.add_argument("--seed", type=_natural, help="override [train] seed")
     parser.add_argument("--momentum", type=_unit, help="override [train] momentum")
     parser.add_argument("--beta1", type=_unit, help="override [train] beta1")
     parser.add_argument("--beta2", type=_unit, help="override [train] beta2")
-    parser.add_argument("--epsilon", type=_positive, help="override [train] epsilon")
+    parser.add_argument("--epsilon", type=above_zero("a finite number"), help="override [train] epsilon")
     parser.add_argument("--no-check", action="store_true", help="skip the gradient check")
     parser.add_argument("--force", action="store_true", help="write into a RUN_DIR that holds other files")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
