@@ -30,9 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from codegen.cli import above_zero
+from codegen.cli import INTERRUPTED, above_zero
 
-INTERRUPTED = 130
 CHECK_SAMPLES = 8  # rows of the training data the gradient check uses
 CHECK_ENTRIES = 200  # at most this many entries of each parameter array are checked
 CHECK_STEP = 1e-6  # h of the check's central differences (float64): a relu kink is rarely within h
