@@ -127,13 +127,13 @@ class Work:
         return cls({layer.index: f"(m, {layer.fan_out})" for layer in net.layers})
 
     def array(self, name: str, shape: int | str, why: str = "", dtype: str = "dtype") -> None:
-        """``name = np.empty(shape, dtype)``; a number of columns means (m, columns)."""
+        """``name = memory.empty(shape, dtype)``; a number of columns means (m, columns)."""
         shape = f"(m, {shape})" if isinstance(shape, int) else shape
-        self.lines.append(Line(f"{name} = np.empty({shape}, {dtype})", (why,) if why else ()))
+        self.lines.append(Line(f"{name} = memory.empty({shape}, {dtype})", (why,) if why else ()))
         self.names.append(name)
 
     def zeros(self, name: str, shape: str, why: str) -> None:
-        self.lines.append(Line(f"{name} = np.zeros({shape}, dtype)", (why,)))
+        self.lines.append(Line(f"{name} = memory.zeros({shape}, dtype)", (why,)))
         self.names.append(name)
 
     def alias(self, name: str, other: str, why: str = "") -> None:
@@ -390,10 +390,11 @@ def _backward_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
     for layer in reversed(net.layers):
         l = layer.index
         previous = "X" if l == 1 else f"A{l - 1}"
-        lines.append(Line(f"np.dot({previous}.T, d{l}, out=grads[\"W{l}\"])",
-                          (f"∂E/∂W{l} = {previous}ᵀ δ{l}   (∂Z{l}/∂W{l} = {previous})",)))
+        # Σ_k δ first, while δ is still in cache; the product for ∂E/∂W streams far more memory.
         lines.append(Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])",
                           (f"∂E/∂b{l} = Σ_k δ{l}   (∂Z{l}/∂b{l} = 1)",)))
+        lines.append(Line(f"np.dot({previous}.T, d{l}, out=grads[\"W{l}\"])",
+                          (f"∂E/∂W{l} = {previous}ᵀ δ{l}   (∂Z{l}/∂W{l} = {previous})",)))
         if l == 1:
             break
         below = net.layers[l - 2]

@@ -40,6 +40,7 @@ TRAIN_DEFAULTS = {
 }
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 SHUFFLE_WHOLE_BYTES = 1 << 22  # train(): data up to this size is shuffled whole each epoch
+HUGE_PAGE = 1 << 21  # 2 MiB, the large page of x86-64 and arm64 Linux: train()'s arrays start on one
 
 
 def init_params(seed: int = 0, dtype: type = DTYPE) -> dict[str, np.ndarray]:
@@ -55,51 +56,54 @@ def init_params(seed: int = 0, dtype: type = DTYPE) -> dict[str, np.ndarray]:
     return params
 
 
-def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
-    """The arrays a batch of m samples passes through: allocated once per batch size, then reused."""
+def _work(m: int, dtype: type, memory: object = np) -> tuple[np.ndarray, ...]:
+    """The arrays a batch of m samples passes through: allocated once per batch size, then reused.
+
+    memory makes them: np (fresh arrays) or train()'s _Pages (arrays on shared large pages).
+    """
     # layer 1: the input with 1, 1 rows and columns of zeros around it
-    P1 = np.zeros((m, 10, 10, 1), dtype)
+    P1 = memory.zeros((m, 10, 10, 1), dtype)
     # layer 1: im2col, one row per output position, columns in (u, v, c) order (channels innermost, as in the input), and W1 as K1 with its columns in the same order
-    C1 = np.empty((m * 64, 9), dtype)
+    C1 = memory.empty((m * 64, 9), dtype)
     C1w = C1.reshape(m, 8, 8, 3, 3, 1)
-    K1 = np.empty((8, 9), dtype)
+    K1 = memory.empty((8, 9), dtype)
     # layer 1: every window of the input, a view (m, Ho, Wo, C, kh, kw)
     V1 = np.lib.stride_tricks.sliding_window_view(P1, (3, 3), axis=(1, 2))
     # layer 1: Z1, A1 and δ1 as (m·Ho·Wo, F)
-    Z1 = np.empty((m * 64, 8), dtype)
-    A1 = np.empty((m * 64, 8), dtype)
+    Z1 = memory.empty((m * 64, 8), dtype)
+    A1 = memory.empty((m * 64, 8), dtype)
     A1g = A1.reshape(m, 8, 8, 8)
-    d1 = np.empty((m * 64, 8), dtype)
+    d1 = memory.empty((m * 64, 8), dtype)
     d1g = d1.reshape(m, 8, 8, 8)
     # layer 2: A2 and g2 = ∂E/∂A2 as (m, Ho, Wo, C)
-    A2 = np.empty((m, 4, 4, 8), dtype)
-    g2 = np.empty((m, 4, 4, 8), dtype)
+    A2 = memory.empty((m, 4, 4, 8), dtype)
+    g2 = memory.empty((m, 4, 4, 8), dtype)
     # layer 2: the windows tile the input: a reshape (m, Ho, ph, Wo, pw, C)
     R2 = A1g[:, :8, :8].reshape(m, 4, 2, 4, 2, 8)
     # layer 2: the offset u·2 + v of each window's first maximum, and a mask
-    I2 = np.empty((m, 4, 4, 8), np.int8)
-    H2 = np.empty((m, 4, 4, 8), np.int8)
-    G2 = np.empty((m, 4, 4, 8), bool)
+    I2 = memory.empty((m, 4, 4, 8), np.int8)
+    H2 = memory.empty((m, 4, 4, 8), np.int8)
+    G2 = memory.empty((m, 4, 4, 8), bool)
     # layer 3: flatten in PyTorch's (C, H, W) order, and g3 = ∂E/∂A3
-    A3 = np.empty((m, 128), dtype)
-    g3 = np.empty((m, 128), dtype)
+    A3 = memory.empty((m, 128), dtype)
+    g3 = memory.empty((m, 128), dtype)
     # layer 4: Z4, A4 and δ4 = ∂E/∂Z4
-    Z4 = np.empty((m, 10), dtype)
+    Z4 = memory.empty((m, 10), dtype)
     # softmax: Z shifted by its row maximum, and S = Σ_j exp(Zs) per row
-    Zs = np.empty((m, 10), dtype)
-    S = np.empty((m, 1), dtype)
-    A4 = np.empty((m, 10), dtype)
-    d4 = np.empty((m, 10), dtype)
+    Zs = memory.empty((m, 10), dtype)
+    S = memory.empty((m, 1), dtype)
+    A4 = memory.empty((m, 10), dtype)
+    d4 = memory.empty((m, 10), dtype)
     # log A in the log domain
-    logA = np.empty((m, 10), dtype)
+    logA = memory.empty((m, 10), dtype)
     # layer 2: ∂E/∂A1 seen as its tiles (m, Ho, ph, Wo, pw, C)
     dR2 = d1g[:, :8, :8].reshape(m, 4, 2, 4, 2, 8)
     # layer 1: ∂E/∂W1 in K1's (u, v, c) order
-    KG1 = np.empty((8, 9), dtype)
+    KG1 = memory.empty((8, 9), dtype)
     # layer 1: a row of ones, for ∂E/∂b1 = 𝟏ᵀ δ1
     ones1 = np.ones(m * 64, dtype)
     # mask for layer 1: where θ(u) = 1
-    M1 = np.empty((m * 64, 8), bool)
+    M1 = memory.empty((m * 64, 8), bool)
     return (P1, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, A3, g3, Z4, Zs, S, A4, d4,
      logA, dR2, KG1, ones1, M1)
 
@@ -167,10 +171,10 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     # d4 = scale * (A4 - Y)/n
     np.subtract(A4, Y, out=d4)
     d4 *= scale/n
-    # ∂E/∂W4 = A3ᵀ δ4   (∂Z4/∂W4 = A3)
-    np.dot(A3.T, d4, out=grads["W4"])
     # ∂E/∂b4 = Σ_k δ4   (∂Z4/∂b4 = 1)
     np.add.reduce(d4, axis=0, out=grads["b4"])
+    # ∂E/∂W4 = A3ᵀ δ4   (∂Z4/∂W4 = A3)
+    np.dot(A3.T, d4, out=grads["W4"])
     # ∂E/∂A3 = δ4 W4ᵀ   (∂Z4/∂A3 = W4)
     np.dot(d4, params["W4"].T, out=g3)
     # flatten: ∂E/∂A2 is g3 put back in shape
@@ -237,10 +241,12 @@ def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise ValueError(f"{name}: expected real numbers, got dtype {array.dtype}")
     array = np.ascontiguousarray(array, dtype=dtype)
-    # A finite sum proves every value finite (NaN and ±inf carry through a sum), in one cheap pass;
+    # A finite sum proves every value finite (NaN and ±inf carry through a sum). The rows are summed
+    # by one matrix-vector product, which BLAS runs on every core, then the row sums are added;
     # only a sum that overflows needs the value-by-value check.
+    rows = array.reshape(array.shape[0] if array.ndim > 1 else 1, -1)
     with np.errstate(over="ignore", invalid="ignore"):
-        total = np.add.reduce(array, axis=None)
+        total = np.add.reduce(rows @ np.ones(rows.shape[1], rows.dtype))
     if not np.isfinite(total) and not np.all(np.isfinite(array)):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return array
@@ -474,9 +480,39 @@ SUMMARY = "\n".join([
 ])
 
 
-def _layout(params: dict[str, np.ndarray], dtype: type) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+class _Pages:
+    """Arrays cut one after another, 64-byte aligned, from blocks that start on a 2 MiB boundary.
+
+    train() passes over its parameter, gradient and work arrays at every step. On 4 KiB pages those
+    of a large network span hundreds of pages, and each pass keeps missing the TLB. NumPy asks Linux
+    for 2 MiB pages (madvise) for every allocation of 4 MiB or more, which each block is. The same
+    interface as np.empty and np.zeros.
+    """
+
+    def __init__(self) -> None:
+        self.block = np.empty(0, np.uint8)
+        self.used = 0
+
+    def empty(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if self.used + nbytes > self.block.size:
+            size = max(nbytes, HUGE_PAGE)
+            raw = np.empty(size + HUGE_PAGE, np.uint8)
+            start = -raw.ctypes.data % HUGE_PAGE
+            self.block, self.used = raw[start:start + size], 0
+        array = self.block[self.used:self.used + nbytes].view(dtype).reshape(shape)
+        self.used += -(-nbytes // 64) * 64
+        return array
+
+    def zeros(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        array = self.empty(shape, dtype)
+        array.fill(0)
+        return array
+
+
+def _layout(params: dict[str, np.ndarray], dtype: type, memory: _Pages) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """One flat buffer holding every parameter, and views of it keyed like params."""
-    flat = np.empty(sum(int(np.prod(shape)) for shape in SHAPES.values()), dtype=dtype)
+    flat = memory.empty((sum(int(np.prod(shape)) for shape in SHAPES.values()),), dtype)
     views, start = {}, 0
     for key, shape in SHAPES.items():
         size = int(np.prod(shape))
@@ -579,11 +615,12 @@ def train(
         validation_work = _work(Xv.shape[0], dtype)
     n = X.shape[0]
     size = n if optimizer == "gd" else min(int(batch_size), n)
-    flat, weights = _layout(params, dtype)
-    gflat, grads = _layout(params, dtype)
-    velocity = np.zeros_like(flat) if optimizer in ("momentum", "adam") else flat[:0]
-    second = np.zeros_like(flat) if optimizer == "adam" else flat[:0]
-    spare = np.empty_like(flat) if optimizer == "adam" else flat[:0]
+    memory = _Pages()
+    flat, weights = _layout(params, dtype, memory)
+    gflat, grads = _layout(params, dtype, memory)
+    velocity = memory.zeros(flat.shape, dtype) if optimizer in ("momentum", "adam") else flat[:0]
+    second = memory.zeros(flat.shape, dtype) if optimizer == "adam" else flat[:0]
+    spare = memory.empty(flat.shape, dtype) if optimizer == "adam" else flat[:0]
     best = np.empty_like(flat) if patience is not None else flat[:0]  # the params of the best epoch so far
     best_loss, best_epoch = np.inf, -1
     # gd, sgd and momentum fold η into δ4, so grads hold η ∂E/∂w and the step is one pass.
@@ -593,8 +630,8 @@ def train(
     whole = optimizer == "gd" or X.nbytes + Y.nbytes <= SHUFFLE_WHOLE_BYTES
     Xs, Ys = (np.empty_like(X), np.empty_like(Y)) if whole and optimizer != "gd" else (X, Y)
     sizes = {size, n % size or size}  # every batch is full but perhaps the last
-    works = {m: _work(m, dtype) for m in sizes}
-    gathered = {} if whole else {m: (np.empty((m, *X.shape[1:]), dtype), np.empty((m, Y.shape[1]), dtype))
+    works = {m: _work(m, dtype, memory) for m in sizes}
+    gathered = {} if whole else {m: (memory.empty((m, *X.shape[1:]), dtype), memory.empty((m, Y.shape[1]), dtype))
                                  for m in sizes}
     rng = np.random.default_rng(seed)
     history = {} if history is None else history

@@ -42,6 +42,7 @@ TRAIN_DEFAULTS = {
 }
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 SHUFFLE_WHOLE_BYTES = 1 << 22  # train(): data up to this size is shuffled whole each epoch
+HUGE_PAGE = 1 << 21  # 2 MiB, the large page of x86-64 and arm64 Linux: train()'s arrays start on one
 
 
 def init_params(seed: int = 0, dtype: type = DTYPE) -> dict[str, np.ndarray]:
@@ -60,80 +61,83 @@ def init_params(seed: int = 0, dtype: type = DTYPE) -> dict[str, np.ndarray]:
     return params
 
 
-def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
-    """The arrays a batch of m samples passes through: allocated once per batch size, then reused."""
+def _work(m: int, dtype: type, memory: object = np) -> tuple[np.ndarray, ...]:
+    """The arrays a batch of m samples passes through: allocated once per batch size, then reused.
+
+    memory makes them: np (fresh arrays) or train()'s _Pages (arrays on shared large pages).
+    """
     # the input batch as (m, H, W, C)
-    A0 = np.empty((m, 28, 28, 1), dtype)
+    A0 = memory.empty((m, 28, 28, 1), dtype)
     # layer 1: im2col, one row per output position, columns in (u, v, c) order (channels innermost, as in the input), and W1 as K1 with its columns in the same order
-    C1 = np.empty((m * 576, 25), dtype)
+    C1 = memory.empty((m * 576, 25), dtype)
     C1w = C1.reshape(m, 24, 24, 5, 5, 1)
-    K1 = np.empty((16, 25), dtype)
+    K1 = memory.empty((16, 25), dtype)
     # layer 1: every window of the input, a view (m, Ho, Wo, C, kh, kw)
     V1 = np.lib.stride_tricks.sliding_window_view(A0, (5, 5), axis=(1, 2))
     # layer 1: Z1, A1 and δ1 as (m·Ho·Wo, F)
-    Z1 = np.empty((m * 576, 16), dtype)
-    A1 = np.empty((m * 576, 16), dtype)
+    Z1 = memory.empty((m * 576, 16), dtype)
+    A1 = memory.empty((m * 576, 16), dtype)
     A1g = A1.reshape(m, 24, 24, 16)
-    d1 = np.empty((m * 576, 16), dtype)
+    d1 = memory.empty((m * 576, 16), dtype)
     d1g = d1.reshape(m, 24, 24, 16)
     # layer 2: A2 and g2 = ∂E/∂A2 as (m, Ho, Wo, C)
-    A2 = np.empty((m, 12, 12, 16), dtype)
-    g2 = np.empty((m, 12, 12, 16), dtype)
+    A2 = memory.empty((m, 12, 12, 16), dtype)
+    g2 = memory.empty((m, 12, 12, 16), dtype)
     # layer 2: the windows tile the input: a reshape (m, Ho, ph, Wo, pw, C)
     R2 = A1g[:, :24, :24].reshape(m, 12, 2, 12, 2, 16)
     # layer 2: the offset u·2 + v of each window's first maximum, and a mask
-    I2 = np.empty((m, 12, 12, 16), np.int8)
-    H2 = np.empty((m, 12, 12, 16), np.int8)
-    G2 = np.empty((m, 12, 12, 16), bool)
+    I2 = memory.empty((m, 12, 12, 16), np.int8)
+    H2 = memory.empty((m, 12, 12, 16), np.int8)
+    G2 = memory.empty((m, 12, 12, 16), bool)
     # layer 3: im2col, one row per output position, columns in (u, v, c) order (channels innermost, as in the input), and W3 as K3 with its columns in the same order
-    C3 = np.empty((m * 64, 400), dtype)
+    C3 = memory.empty((m * 64, 400), dtype)
     C3w = C3.reshape(m, 8, 8, 5, 5, 16)
-    K3 = np.empty((32, 400), dtype)
+    K3 = memory.empty((32, 400), dtype)
     # layer 3: every window of the input, a view (m, Ho, Wo, C, kh, kw)
     V3 = np.lib.stride_tricks.sliding_window_view(A2, (5, 5), axis=(1, 2))
     # layer 3: Z3, A3 and δ3 as (m·Ho·Wo, F)
-    Z3 = np.empty((m * 64, 32), dtype)
-    A3 = np.empty((m * 64, 32), dtype)
+    Z3 = memory.empty((m * 64, 32), dtype)
+    A3 = memory.empty((m * 64, 32), dtype)
     A3g = A3.reshape(m, 8, 8, 32)
-    d3 = np.empty((m * 64, 32), dtype)
+    d3 = memory.empty((m * 64, 32), dtype)
     d3g = d3.reshape(m, 8, 8, 32)
     # layer 4: A4 and g4 = ∂E/∂A4 as (m, Ho, Wo, C)
-    A4 = np.empty((m, 4, 4, 32), dtype)
-    g4 = np.empty((m, 4, 4, 32), dtype)
+    A4 = memory.empty((m, 4, 4, 32), dtype)
+    g4 = memory.empty((m, 4, 4, 32), dtype)
     # layer 4: the windows tile the input: a reshape (m, Ho, ph, Wo, pw, C)
     R4 = A3g[:, :8, :8].reshape(m, 4, 2, 4, 2, 32)
     # layer 4: the offset u·2 + v of each window's first maximum, and a mask
-    I4 = np.empty((m, 4, 4, 32), np.int8)
-    H4 = np.empty((m, 4, 4, 32), np.int8)
-    G4 = np.empty((m, 4, 4, 32), bool)
+    I4 = memory.empty((m, 4, 4, 32), np.int8)
+    H4 = memory.empty((m, 4, 4, 32), np.int8)
+    G4 = memory.empty((m, 4, 4, 32), bool)
     # layer 5: flatten in PyTorch's (C, H, W) order, and g5 = ∂E/∂A5
-    A5 = np.empty((m, 512), dtype)
-    g5 = np.empty((m, 512), dtype)
+    A5 = memory.empty((m, 512), dtype)
+    g5 = memory.empty((m, 512), dtype)
     # layer 6: Z6, A6 and δ6 = ∂E/∂Z6
-    Z6 = np.empty((m, 10), dtype)
+    Z6 = memory.empty((m, 10), dtype)
     # softmax: Z shifted by its row maximum, and S = Σ_j exp(Zs) per row
-    Zs = np.empty((m, 10), dtype)
-    S = np.empty((m, 1), dtype)
-    A6 = np.empty((m, 10), dtype)
-    d6 = np.empty((m, 10), dtype)
+    Zs = memory.empty((m, 10), dtype)
+    S = memory.empty((m, 1), dtype)
+    A6 = memory.empty((m, 10), dtype)
+    d6 = memory.empty((m, 10), dtype)
     # log A in the log domain
-    logA = np.empty((m, 10), dtype)
+    logA = memory.empty((m, 10), dtype)
     # layer 4: ∂E/∂A3 seen as its tiles (m, Ho, ph, Wo, pw, C)
     dR4 = d3g[:, :8, :8].reshape(m, 4, 2, 4, 2, 32)
     # layer 3: ∂E/∂W3 in K3's (u, v, c) order
-    KG3 = np.empty((32, 400), dtype)
+    KG3 = memory.empty((32, 400), dtype)
     # layer 3: a row of ones, for ∂E/∂b3 = 𝟏ᵀ δ3
     ones3 = np.ones(m * 64, dtype)
     # layer 2: ∂E/∂A1 seen as its tiles (m, Ho, ph, Wo, pw, C)
     dR2 = d1g[:, :24, :24].reshape(m, 12, 2, 12, 2, 16)
     # layer 1: ∂E/∂W1 in K1's (u, v, c) order
-    KG1 = np.empty((16, 25), dtype)
+    KG1 = memory.empty((16, 25), dtype)
     # layer 1: a row of ones, for ∂E/∂b1 = 𝟏ᵀ δ1
     ones1 = np.ones(m * 576, dtype)
     # mask for layer 1: where θ(u) = 1
-    M1 = np.empty((m * 576, 16), bool)
+    M1 = memory.empty((m * 576, 16), bool)
     # mask for layer 3: where θ(u) = 1
-    M3 = np.empty((m * 64, 32), bool)
+    M3 = memory.empty((m * 64, 32), bool)
     return (A0, C1, C1w, K1, V1, Z1, A1, A1g, d1, d1g, A2, g2, R2, I2, H2, G2, C3, C3w, K3, V3, Z3, A3, A3g,
      d3, d3g, A4, g4, R4, I4, H4, G4, A5, g5, Z6, Zs, S, A6, d6, logA, dR4, KG3, ones3, dR2, KG1,
      ones1, M1, M3)
@@ -225,10 +229,10 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     # d6 = scale * (A6 - Y)/n
     np.subtract(A6, Y, out=d6)
     d6 *= scale/n
-    # ∂E/∂W6 = A5ᵀ δ6   (∂Z6/∂W6 = A5)
-    np.dot(A5.T, d6, out=grads["W6"])
     # ∂E/∂b6 = Σ_k δ6   (∂Z6/∂b6 = 1)
     np.add.reduce(d6, axis=0, out=grads["b6"])
+    # ∂E/∂W6 = A5ᵀ δ6   (∂Z6/∂W6 = A5)
+    np.dot(A5.T, d6, out=grads["W6"])
     # ∂E/∂A5 = δ6 W6ᵀ   (∂Z6/∂A5 = W6)
     np.dot(d6, params["W6"].T, out=g5)
     # flatten: ∂E/∂A4 is g5 put back in shape
@@ -315,10 +319,12 @@ def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise ValueError(f"{name}: expected real numbers, got dtype {array.dtype}")
     array = np.ascontiguousarray(array, dtype=dtype)
-    # A finite sum proves every value finite (NaN and ±inf carry through a sum), in one cheap pass;
+    # A finite sum proves every value finite (NaN and ±inf carry through a sum). The rows are summed
+    # by one matrix-vector product, which BLAS runs on every core, then the row sums are added;
     # only a sum that overflows needs the value-by-value check.
+    rows = array.reshape(array.shape[0] if array.ndim > 1 else 1, -1)
     with np.errstate(over="ignore", invalid="ignore"):
-        total = np.add.reduce(array, axis=None)
+        total = np.add.reduce(rows @ np.ones(rows.shape[1], rows.dtype))
     if not np.isfinite(total) and not np.all(np.isfinite(array)):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return array
@@ -554,9 +560,39 @@ SUMMARY = "\n".join([
 ])
 
 
-def _layout(params: dict[str, np.ndarray], dtype: type) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+class _Pages:
+    """Arrays cut one after another, 64-byte aligned, from blocks that start on a 2 MiB boundary.
+
+    train() passes over its parameter, gradient and work arrays at every step. On 4 KiB pages those
+    of a large network span hundreds of pages, and each pass keeps missing the TLB. NumPy asks Linux
+    for 2 MiB pages (madvise) for every allocation of 4 MiB or more, which each block is. The same
+    interface as np.empty and np.zeros.
+    """
+
+    def __init__(self) -> None:
+        self.block = np.empty(0, np.uint8)
+        self.used = 0
+
+    def empty(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if self.used + nbytes > self.block.size:
+            size = max(nbytes, HUGE_PAGE)
+            raw = np.empty(size + HUGE_PAGE, np.uint8)
+            start = -raw.ctypes.data % HUGE_PAGE
+            self.block, self.used = raw[start:start + size], 0
+        array = self.block[self.used:self.used + nbytes].view(dtype).reshape(shape)
+        self.used += -(-nbytes // 64) * 64
+        return array
+
+    def zeros(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        array = self.empty(shape, dtype)
+        array.fill(0)
+        return array
+
+
+def _layout(params: dict[str, np.ndarray], dtype: type, memory: _Pages) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """One flat buffer holding every parameter, and views of it keyed like params."""
-    flat = np.empty(sum(int(np.prod(shape)) for shape in SHAPES.values()), dtype=dtype)
+    flat = memory.empty((sum(int(np.prod(shape)) for shape in SHAPES.values()),), dtype)
     views, start = {}, 0
     for key, shape in SHAPES.items():
         size = int(np.prod(shape))
@@ -659,11 +695,12 @@ def train(
         validation_work = _work(Xv.shape[0], dtype)
     n = X.shape[0]
     size = n if optimizer == "gd" else min(int(batch_size), n)
-    flat, weights = _layout(params, dtype)
-    gflat, grads = _layout(params, dtype)
-    velocity = np.zeros_like(flat) if optimizer in ("momentum", "adam") else flat[:0]
-    second = np.zeros_like(flat) if optimizer == "adam" else flat[:0]
-    spare = np.empty_like(flat) if optimizer == "adam" else flat[:0]
+    memory = _Pages()
+    flat, weights = _layout(params, dtype, memory)
+    gflat, grads = _layout(params, dtype, memory)
+    velocity = memory.zeros(flat.shape, dtype) if optimizer in ("momentum", "adam") else flat[:0]
+    second = memory.zeros(flat.shape, dtype) if optimizer == "adam" else flat[:0]
+    spare = memory.empty(flat.shape, dtype) if optimizer == "adam" else flat[:0]
     best = np.empty_like(flat) if patience is not None else flat[:0]  # the params of the best epoch so far
     best_loss, best_epoch = np.inf, -1
     # gd, sgd and momentum fold η into δ6, so grads hold η ∂E/∂w and the step is one pass.
@@ -673,8 +710,8 @@ def train(
     whole = optimizer == "gd" or X.nbytes + Y.nbytes <= SHUFFLE_WHOLE_BYTES
     Xs, Ys = (np.empty_like(X), np.empty_like(Y)) if whole and optimizer != "gd" else (X, Y)
     sizes = {size, n % size or size}  # every batch is full but perhaps the last
-    works = {m: _work(m, dtype) for m in sizes}
-    gathered = {} if whole else {m: (np.empty((m, *X.shape[1:]), dtype), np.empty((m, Y.shape[1]), dtype))
+    works = {m: _work(m, dtype, memory) for m in sizes}
+    gathered = {} if whole else {m: (memory.empty((m, *X.shape[1:]), dtype), memory.empty((m, Y.shape[1]), dtype))
                                  for m in sizes}
     rng = np.random.default_rng(seed)
     history = {} if history is None else history

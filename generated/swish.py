@@ -38,6 +38,7 @@ TRAIN_DEFAULTS = {
 }
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 SHUFFLE_WHOLE_BYTES = 1 << 22  # train(): data up to this size is shuffled whole each epoch
+HUGE_PAGE = 1 << 21  # 2 MiB, the large page of x86-64 and arm64 Linux: train()'s arrays start on one
 
 
 def init_params(seed: int = 0, dtype: type = DTYPE) -> dict[str, np.ndarray]:
@@ -53,25 +54,28 @@ def init_params(seed: int = 0, dtype: type = DTYPE) -> dict[str, np.ndarray]:
     return params
 
 
-def _work(m: int, dtype: type) -> tuple[np.ndarray, ...]:
-    """The arrays a batch of m samples passes through: allocated once per batch size, then reused."""
+def _work(m: int, dtype: type, memory: object = np) -> tuple[np.ndarray, ...]:
+    """The arrays a batch of m samples passes through: allocated once per batch size, then reused.
+
+    memory makes them: np (fresh arrays) or train()'s _Pages (arrays on shared large pages).
+    """
     # layer 1: Z1, A1 and δ1 = ∂E/∂Z1
-    Z1 = np.empty((m, 8), dtype)
-    A1 = np.empty((m, 8), dtype)
-    d1 = np.empty((m, 8), dtype)
+    Z1 = memory.empty((m, 8), dtype)
+    A1 = memory.empty((m, 8), dtype)
+    d1 = memory.empty((m, 8), dtype)
     # layer 2: Z2, A2 and δ2 = ∂E/∂Z2
-    Z2 = np.empty((m, 1), dtype)
-    A2 = np.empty((m, 1), dtype)
-    d2 = np.empty((m, 1), dtype)
+    Z2 = memory.empty((m, 1), dtype)
+    A2 = memory.empty((m, 1), dtype)
+    d2 = memory.empty((m, 1), dtype)
     # log A in the log domain
-    logA = np.empty((m, 1), dtype)
+    logA = memory.empty((m, 1), dtype)
     # log(1 - A) in the log domain
-    log1mA = np.empty((m, 1), dtype)
+    log1mA = memory.empty((m, 1), dtype)
     # scratch for layer 1
-    T1 = np.empty((m, 8), dtype)
-    T1_2 = np.empty((m, 8), dtype)
+    T1 = memory.empty((m, 8), dtype)
+    T1_2 = memory.empty((m, 8), dtype)
     # scratch for layer 2
-    T2 = np.empty((m, 1), dtype)
+    T2 = memory.empty((m, 1), dtype)
     return (Z1, A1, d1, Z2, A2, d2, logA, log1mA, T1, T1_2, T2)
 
 
@@ -129,10 +133,10 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     # d2 = scale * (A2 - Y)/n
     np.subtract(A2, Y, out=d2)
     d2 *= scale/n
-    # ∂E/∂W2 = A1ᵀ δ2   (∂Z2/∂W2 = A1)
-    np.dot(A1.T, d2, out=grads["W2"])
     # ∂E/∂b2 = Σ_k δ2   (∂Z2/∂b2 = 1)
     np.add.reduce(d2, axis=0, out=grads["b2"])
+    # ∂E/∂W2 = A1ᵀ δ2   (∂Z2/∂W2 = A1)
+    np.dot(A1.T, d2, out=grads["W2"])
     # δ1 = (δ2 W2ᵀ) ⊙ z/(1 + exp(-z))'(Z1)   (∂Z2/∂A1 = W2)
     np.dot(d2, params["W2"].T, out=d1)
     # z/(1 + exp(-z))'(Z1) = (-Z1*(0.5*np.tanh(0.5*Z1) + 0.5) + Z1 + 1)*(0.5*np.tanh(0.5*Z1) + 0.5)
@@ -145,10 +149,10 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     np.subtract(1, T1_2, out=T1_2)
     T1_2 += Z1
     d1 *= T1_2
-    # ∂E/∂W1 = Xᵀ δ1   (∂Z1/∂W1 = X)
-    np.dot(X.T, d1, out=grads["W1"])
     # ∂E/∂b1 = Σ_k δ1   (∂Z1/∂b1 = 1)
     np.add.reduce(d1, axis=0, out=grads["b1"])
+    # ∂E/∂W1 = Xᵀ δ1   (∂Z1/∂W1 = X)
+    np.dot(X.T, d1, out=grads["W1"])
 
 
 def _is_real(value: object) -> bool:
@@ -185,10 +189,12 @@ def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise ValueError(f"{name}: expected real numbers, got dtype {array.dtype}")
     array = np.ascontiguousarray(array, dtype=dtype)
-    # A finite sum proves every value finite (NaN and ±inf carry through a sum), in one cheap pass;
+    # A finite sum proves every value finite (NaN and ±inf carry through a sum). The rows are summed
+    # by one matrix-vector product, which BLAS runs on every core, then the row sums are added;
     # only a sum that overflows needs the value-by-value check.
+    rows = array.reshape(array.shape[0] if array.ndim > 1 else 1, -1)
     with np.errstate(over="ignore", invalid="ignore"):
-        total = np.add.reduce(array, axis=None)
+        total = np.add.reduce(rows @ np.ones(rows.shape[1], rows.dtype))
     if not np.isfinite(total) and not np.all(np.isfinite(array)):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return array
@@ -415,9 +421,39 @@ SUMMARY = "\n".join([
 ])
 
 
-def _layout(params: dict[str, np.ndarray], dtype: type) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+class _Pages:
+    """Arrays cut one after another, 64-byte aligned, from blocks that start on a 2 MiB boundary.
+
+    train() passes over its parameter, gradient and work arrays at every step. On 4 KiB pages those
+    of a large network span hundreds of pages, and each pass keeps missing the TLB. NumPy asks Linux
+    for 2 MiB pages (madvise) for every allocation of 4 MiB or more, which each block is. The same
+    interface as np.empty and np.zeros.
+    """
+
+    def __init__(self) -> None:
+        self.block = np.empty(0, np.uint8)
+        self.used = 0
+
+    def empty(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if self.used + nbytes > self.block.size:
+            size = max(nbytes, HUGE_PAGE)
+            raw = np.empty(size + HUGE_PAGE, np.uint8)
+            start = -raw.ctypes.data % HUGE_PAGE
+            self.block, self.used = raw[start:start + size], 0
+        array = self.block[self.used:self.used + nbytes].view(dtype).reshape(shape)
+        self.used += -(-nbytes // 64) * 64
+        return array
+
+    def zeros(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        array = self.empty(shape, dtype)
+        array.fill(0)
+        return array
+
+
+def _layout(params: dict[str, np.ndarray], dtype: type, memory: _Pages) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """One flat buffer holding every parameter, and views of it keyed like params."""
-    flat = np.empty(sum(int(np.prod(shape)) for shape in SHAPES.values()), dtype=dtype)
+    flat = memory.empty((sum(int(np.prod(shape)) for shape in SHAPES.values()),), dtype)
     views, start = {}, 0
     for key, shape in SHAPES.items():
         size = int(np.prod(shape))
@@ -520,11 +556,12 @@ def train(
         validation_work = _work(Xv.shape[0], dtype)
     n = X.shape[0]
     size = n if optimizer == "gd" else min(int(batch_size), n)
-    flat, weights = _layout(params, dtype)
-    gflat, grads = _layout(params, dtype)
-    velocity = np.zeros_like(flat) if optimizer in ("momentum", "adam") else flat[:0]
-    second = np.zeros_like(flat) if optimizer == "adam" else flat[:0]
-    spare = np.empty_like(flat) if optimizer == "adam" else flat[:0]
+    memory = _Pages()
+    flat, weights = _layout(params, dtype, memory)
+    gflat, grads = _layout(params, dtype, memory)
+    velocity = memory.zeros(flat.shape, dtype) if optimizer in ("momentum", "adam") else flat[:0]
+    second = memory.zeros(flat.shape, dtype) if optimizer == "adam" else flat[:0]
+    spare = memory.empty(flat.shape, dtype) if optimizer == "adam" else flat[:0]
     best = np.empty_like(flat) if patience is not None else flat[:0]  # the params of the best epoch so far
     best_loss, best_epoch = np.inf, -1
     # gd, sgd and momentum fold η into δ2, so grads hold η ∂E/∂w and the step is one pass.
@@ -534,8 +571,8 @@ def train(
     whole = optimizer == "gd" or X.nbytes + Y.nbytes <= SHUFFLE_WHOLE_BYTES
     Xs, Ys = (np.empty_like(X), np.empty_like(Y)) if whole and optimizer != "gd" else (X, Y)
     sizes = {size, n % size or size}  # every batch is full but perhaps the last
-    works = {m: _work(m, dtype) for m in sizes}
-    gathered = {} if whole else {m: (np.empty((m, X.shape[1]), dtype), np.empty((m, Y.shape[1]), dtype))
+    works = {m: _work(m, dtype, memory) for m in sizes}
+    gathered = {} if whole else {m: (memory.empty((m, X.shape[1]), dtype), memory.empty((m, Y.shape[1]), dtype))
                                  for m in sizes}
     rng = np.random.default_rng(seed)
     history = {} if history is None else history

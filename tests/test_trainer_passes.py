@@ -70,3 +70,41 @@ def test_softmax_rows_on_the_narrow_and_the_wide_path(classes: int, rng: np.rand
     expected = np.exp(Z - Z.max(axis=1, keepdims=True))
     expected /= expected.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(model.forward(params, X), expected, rtol=1e-12, atol=1e-300)
+
+
+def test_pages_cut_aligned_disjoint_arrays_from_blocks_on_2_mib_boundaries() -> None:
+    # train() keeps its parameters, gradients and work arrays on large pages: every array must be
+    # 64-byte aligned, each block start on a 2 MiB boundary, and no two arrays may share a byte.
+    model = build(inputs=3, loss="sse", layers=[{"units": 2, "activation": "sigmoid"}])
+    pages = model._Pages()
+    requests = [((7,), np.float32), ((1000, 300), np.float64), ((5, 3), bool), ((1,), np.float16),
+                ((600, 700), np.float64), ((3, 4, 5, 6), np.float32)]  # the 3.4 MB one needs a block of its own
+    arrays = [pages.empty(shape, dtype) for shape, dtype in requests]
+    spans = []
+    for array, (shape, dtype) in zip(arrays, requests):
+        assert array.shape == shape and array.dtype == dtype and array.flags.c_contiguous
+        start = array.ctypes.data
+        assert start % 64 == 0
+        spans.append((start, start + array.nbytes))
+    assert arrays[0].ctypes.data % model.HUGE_PAGE == 0  # the first array opens the first block
+    assert arrays[4].ctypes.data % model.HUGE_PAGE == 0  # too large for the rest of a block: a new one
+    spans.sort()
+    assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))
+    for array in arrays:  # writing each array leaves the others as they were
+        array.fill(1)
+    assert all(np.all(array == 1) for array in arrays)
+    zeros = pages.zeros((4, 9), np.float64)
+    assert np.all(zeros == 0) and np.all(arrays[-1] == 1)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_the_finiteness_check_covers_vectors_and_image_batches(bad: float) -> None:
+    # The sum runs through one matrix-vector product over the rows: a vector (a bias) and a 4-D
+    # batch of images must reach it whole, or a NaN in their last entries would pass.
+    model = build(inputs=2, loss="sse", layers=[{"units": 3, "activation": "identity"}])
+    for shape in [(3,), (2, 3, 4, 5)]:
+        array = np.ones(shape)
+        assert model._real(array, "A", np.float64) is not None
+        array.reshape(-1)[-1] = bad
+        with pytest.raises(ValueError, match=r"^A: contains NaN or infinite values"):
+            model._real(array, "A", np.float64)

@@ -23,10 +23,11 @@ def _dense_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork)
 def _dense_parameters(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
     l = layer.index
     previous = f"A{l - 1}"
-    return [Line(f"np.dot({previous}.T, d{l}, out=grads[\"W{l}\"])",
-                 (f"∂E/∂W{l} = {previous}ᵀ δ{l}   (∂Z{l}/∂W{l} = {previous})",)),
-            Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])",
-                 (f"∂E/∂b{l} = Σ_k δ{l}   (∂Z{l}/∂b{l} = 1)",))]
+    # Σ_k δ first, while δ is still in cache (as in codegen/model.py)
+    return [Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])",
+                 (f"∂E/∂b{l} = Σ_k δ{l}   (∂Z{l}/∂b{l} = 1)",)),
+            Line(f"np.dot({previous}.T, d{l}, out=grads[\"W{l}\"])",
+                 (f"∂E/∂W{l} = {previous}ᵀ δ{l}   (∂Z{l}/∂W{l} = {previous})",))]
 
 
 def _dense_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
