@@ -4,6 +4,7 @@ checked once and cheaply but soundly, the row maximum right on both of its paths
 from __future__ import annotations
 
 import tracemalloc
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -81,7 +82,7 @@ def test_pages_cut_aligned_disjoint_arrays_from_blocks_on_2_mib_boundaries() -> 
                 ((600, 700), np.float64), ((3, 4, 5, 6), np.float32)]  # the 3.4 MB one needs a block of its own
     arrays = [pages.empty(shape, dtype) for shape, dtype in requests]
     spans = []
-    for array, (shape, dtype) in zip(arrays, requests):
+    for array, (shape, dtype) in zip(arrays, requests, strict=True):
         assert array.shape == shape and array.dtype == dtype and array.flags.c_contiguous
         start = array.ctypes.data
         assert start % 64 == 0
@@ -89,7 +90,7 @@ def test_pages_cut_aligned_disjoint_arrays_from_blocks_on_2_mib_boundaries() -> 
     assert arrays[0].ctypes.data % model.HUGE_PAGE == 0  # the first array opens the first block
     assert arrays[4].ctypes.data % model.HUGE_PAGE == 0  # too large for the rest of a block: a new one
     spans.sort()
-    assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))
+    assert all(end <= start for (_, end), (start, _) in pairwise(spans))
     for array in arrays:  # writing each array leaves the others as they were
         array.fill(1)
     assert all(np.all(array == 1) for array in arrays)
