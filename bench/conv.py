@@ -145,7 +145,7 @@ def gemm_floor(net: Any, n: int, batch: int, epochs: int) -> list[float]:
         start = time.perf_counter()
         for _ in range(0, n, batch):
             for left, right, out in products:
-                np.dot(left, right, out=out)
+                np.matmul(left, right, out=out)
         times.append(time.perf_counter() - start)
     return times
 

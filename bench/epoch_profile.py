@@ -137,7 +137,7 @@ def main() -> int:
     parts: dict[str, float] = defaultdict(float)
     lines: dict[str, list[str]] = defaultdict(list)
     first_product = min(line for line, (function, text) in keys.items()
-                        if function == "_backward" and "np.dot(" in text)
+                        if function == "_backward" and re.search(r"np\.(dot|matmul)\(", text))
     for line, seconds in accumulated.items():
         function, text = keys[line]
         part = part_of(function, line, text, first_product)

@@ -271,7 +271,7 @@ def _layer(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> LayerC
     words, std = INIT_WORDS[layer.init]
     head = f"Layer {l}: Z{l} = {previous} W{l} + b{l}, A{l} = {layer.rule.name}(Z{l})"
     work.array(f"Z{l}", layer.fan_out, f"layer {l}: Z{l}, A{l} and δ{l} = ∂E/∂Z{l}")
-    forward = [Line(f"np.dot({previous}, params[\"W{l}\"], out=Z{l})", (head,)), Line(f"Z{l} += params[\"b{l}\"]")]
+    forward = [Line(f"np.matmul({previous}, params[\"W{l}\"], out=Z{l})", (head,)), Line(f"Z{l} += params[\"b{l}\"]")]
     if layer.rule.kind == "softmax":
         work.array("Zs", layer.fan_out, "softmax: Z shifted by its row maximum, and S = Σ_j exp(Zs) per row")
         work.array("S", 1)
@@ -393,14 +393,14 @@ def _backward_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
         # Σ_k δ first, while δ is still in cache; the product for ∂E/∂W streams far more memory.
         lines.append(Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])",
                           (f"∂E/∂b{l} = Σ_k δ{l}   (∂Z{l}/∂b{l} = 1)",)))
-        lines.append(Line(f"np.dot({previous}.T, d{l}, out=grads[\"W{l}\"])",
+        lines.append(Line(f"np.matmul({previous}.T, d{l}, out=grads[\"W{l}\"])",
                           (f"∂E/∂W{l} = {previous}ᵀ δ{l}   (∂Z{l}/∂W{l} = {previous})",)))
         if l == 1:
             break
         below = net.layers[l - 2]
         assert below.backward is not None
         step = f"δ{l - 1} = (δ{l} W{l}ᵀ) ⊙ {below.rule.name}'(Z{l - 1})   (∂Z{l}/∂A{l - 1} = W{l})"
-        lines.append(Line(f"np.dot(d{l}, params[\"W{l}\"].T, out=d{l - 1})", (step,)))
+        lines.append(Line(f"np.matmul(d{l}, params[\"W{l}\"].T, out=d{l - 1})", (step,)))
         if below.backward != 1:
             lines += _commented(f"{below.rule.name}'(Z{l - 1}) = {code(below.backward)}",
                                 _scaled(work.emitter(l - 1), f"d{l - 1}", below.backward))

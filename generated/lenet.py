@@ -154,7 +154,7 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
     np.copyto(K1.reshape(16, 5, 5, 1), params["W1"].transpose(0, 2, 3, 1))
     np.copyto(C1w, V1.transpose(0, 1, 2, 4, 5, 3))
     # Z1 = im2col(A0) W1ᵀ + b1: one matrix product for every position
-    np.dot(C1, K1.T, out=Z1)
+    np.matmul(C1, K1.T, out=Z1)
     Z1 += params["b1"]
     # A1 = np.maximum(0, Z1)
     np.maximum(0, Z1, out=A1)
@@ -173,7 +173,7 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
     np.copyto(K3.reshape(32, 5, 5, 16), params["W3"].transpose(0, 2, 3, 1))
     np.copyto(C3w, V3.transpose(0, 1, 2, 4, 5, 3))
     # Z3 = im2col(A2) W3ᵀ + b3: one matrix product for every position
-    np.dot(C3, K3.T, out=Z3)
+    np.matmul(C3, K3.T, out=Z3)
     Z3 += params["b3"]
     # A3 = np.maximum(0, Z3)
     np.maximum(0, Z3, out=A3)
@@ -191,7 +191,7 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
     # Layer 5: flatten, A5[k, (c·4 + i)·4 + j] = A4[k, c, i, j]
     np.copyto(A5.reshape(-1, 32, 4, 4), A4.transpose(0, 3, 1, 2))
     # Layer 6: Z6 = A5 W6 + b6, A6 = softmax(Z6)
-    np.dot(A5, params["W6"], out=Z6)
+    np.matmul(A5, params["W6"], out=Z6)
     Z6 += params["b6"]
     # softmax, shifted by the row maximum so exp never overflows
     np.subtract(Z6, Z6.max(axis=1, keepdims=True), out=Zs)
@@ -232,9 +232,9 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     # ∂E/∂b6 = Σ_k δ6   (∂Z6/∂b6 = 1)
     np.add.reduce(d6, axis=0, out=grads["b6"])
     # ∂E/∂W6 = A5ᵀ δ6   (∂Z6/∂W6 = A5)
-    np.dot(A5.T, d6, out=grads["W6"])
+    np.matmul(A5.T, d6, out=grads["W6"])
     # ∂E/∂A5 = δ6 W6ᵀ   (∂Z6/∂A5 = W6)
-    np.dot(d6, params["W6"].T, out=g5)
+    np.matmul(d6, params["W6"].T, out=g5)
     # flatten: ∂E/∂A4 is g5 put back in shape
     np.copyto(g4, g5.reshape(-1, 32, 4, 4).transpose(0, 2, 3, 1))
     # ∂A4/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g4 routed there
@@ -246,13 +246,13 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     np.greater(Z3, 0, out=M3)
     d3 *= M3
     # ∂E/∂W3[f, c, u, v] = Σ_k,i,j δ3[k, f, i, j] A2[k, c, s·i + u - p, s·j + v - p]: δ3ᵀ im2col(A2)
-    np.dot(d3.T, C3, out=KG3)
+    np.matmul(d3.T, C3, out=KG3)
     np.copyto(grads["W3"], KG3.reshape(32, 5, 5, 16).transpose(0, 3, 1, 2))
     # ∂E/∂b3[f] = Σ_k,i,j δ3[k, f, i, j]   (∂Z3/∂b3[f] = 1): 𝟏ᵀ δ3, a product with a row of ones (measured 3x faster than a reduction down the rows)
-    np.dot(ones3, d3, out=grads["b3"])
+    np.matmul(ones3, d3, out=grads["b3"])
     # ∂E/∂A2[k, c, y, x] = Σ_f,i,j δ3[k, f, i, j] W3[f, c, y - s·i + p, x - s·j + p] (a full convolution with the flipped kernel):
     # δ3 W3 gives each window's share (into C3, free now), added back at its place
-    np.dot(d3, K3, out=C3)
+    np.matmul(d3, K3, out=C3)
     g2.fill(0)
     for u in range(5):
         for v in range(5):
@@ -266,10 +266,10 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     np.greater(Z1, 0, out=M1)
     d1 *= M1
     # ∂E/∂W1[f, c, u, v] = Σ_k,i,j δ1[k, f, i, j] A0[k, c, s·i + u - p, s·j + v - p]: δ1ᵀ im2col(A0)
-    np.dot(d1.T, C1, out=KG1)
+    np.matmul(d1.T, C1, out=KG1)
     np.copyto(grads["W1"], KG1.reshape(16, 5, 5, 1).transpose(0, 3, 1, 2))
     # ∂E/∂b1[f] = Σ_k,i,j δ1[k, f, i, j]   (∂Z1/∂b1[f] = 1): 𝟏ᵀ δ1, a product with a row of ones (measured 3x faster than a reduction down the rows)
-    np.dot(ones1, d1, out=grads["b1"])
+    np.matmul(ones1, d1, out=grads["b1"])
 
 
 def _is_real(value: object) -> bool:

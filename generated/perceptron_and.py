@@ -67,7 +67,7 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
     """The forward pass into work (kept for the backward pass); returns the output A1."""
     (Z1, A1, d1, T1) = work
     # Layer 1: Z1 = X W1 + b1, A1 = sigmoid(Z1)
-    np.dot(X, params["W1"], out=Z1)
+    np.matmul(X, params["W1"], out=Z1)
     Z1 += params["b1"]
     # A1 = (0.5*np.tanh(0.5*Z1) + 0.5)
     np.multiply(Z1, 0.5, out=A1)
@@ -104,7 +104,7 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     # ∂E/∂b1 = Σ_k δ1   (∂Z1/∂b1 = 1)
     np.add.reduce(d1, axis=0, out=grads["b1"])
     # ∂E/∂W1 = Xᵀ δ1   (∂Z1/∂W1 = X)
-    np.dot(X.T, d1, out=grads["W1"])
+    np.matmul(X.T, d1, out=grads["W1"])
 
 
 def _is_real(value: object) -> bool:

@@ -79,12 +79,12 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
     """The forward pass into work (kept for the backward pass); returns the output A2."""
     (Z1, A1, d1, Z2, A2, d2, M1, T2) = work
     # Layer 1: Z1 = X W1 + b1, A1 = relu(Z1)
-    np.dot(X, params["W1"], out=Z1)
+    np.matmul(X, params["W1"], out=Z1)
     Z1 += params["b1"]
     # A1 = np.maximum(0, Z1)
     np.maximum(0, Z1, out=A1)
     # Layer 2: Z2 = A1 W2 + b2, A2 = identity(Z2)
-    np.dot(A1, params["W2"], out=Z2)
+    np.matmul(A1, params["W2"], out=Z2)
     Z2 += params["b2"]
     return A2
 
@@ -115,16 +115,16 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     # ∂E/∂b2 = Σ_k δ2   (∂Z2/∂b2 = 1)
     np.add.reduce(d2, axis=0, out=grads["b2"])
     # ∂E/∂W2 = A1ᵀ δ2   (∂Z2/∂W2 = A1)
-    np.dot(A1.T, d2, out=grads["W2"])
+    np.matmul(A1.T, d2, out=grads["W2"])
     # δ1 = (δ2 W2ᵀ) ⊙ relu'(Z1)   (∂Z2/∂A1 = W2)
-    np.dot(d2, params["W2"].T, out=d1)
+    np.matmul(d2, params["W2"].T, out=d1)
     # relu'(Z1) = np.heaviside(Z1, 0.0)
     np.greater(Z1, 0, out=M1)
     d1 *= M1
     # ∂E/∂b1 = Σ_k δ1   (∂Z1/∂b1 = 1)
     np.add.reduce(d1, axis=0, out=grads["b1"])
     # ∂E/∂W1 = Xᵀ δ1   (∂Z1/∂W1 = X)
-    np.dot(X.T, d1, out=grads["W1"])
+    np.matmul(X.T, d1, out=grads["W1"])
 
 
 def _is_real(value: object) -> bool:

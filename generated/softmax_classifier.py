@@ -84,12 +84,12 @@ def _forward(params: dict[str, np.ndarray], X: np.ndarray, work: tuple[np.ndarra
     """The forward pass into work (kept for the backward pass); returns the output A2."""
     (Z1, A1, d1, Z2, Zs, S, Zmax, Z2t, A2, d2, logA, T1) = work
     # Layer 1: Z1 = X W1 + b1, A1 = tanh(Z1)
-    np.dot(X, params["W1"], out=Z1)
+    np.matmul(X, params["W1"], out=Z1)
     Z1 += params["b1"]
     # A1 = np.tanh(Z1)
     np.tanh(Z1, out=A1)
     # Layer 2: Z2 = A1 W2 + b2, A2 = softmax(Z2)
-    np.dot(A1, params["W2"], out=Z2)
+    np.matmul(A1, params["W2"], out=Z2)
     Z2 += params["b2"]
     # softmax, shifted by the row maximum so exp never overflows
     np.copyto(Z2t, Z2.T)
@@ -128,9 +128,9 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     # ∂E/∂b2 = Σ_k δ2   (∂Z2/∂b2 = 1)
     np.add.reduce(d2, axis=0, out=grads["b2"])
     # ∂E/∂W2 = A1ᵀ δ2   (∂Z2/∂W2 = A1)
-    np.dot(A1.T, d2, out=grads["W2"])
+    np.matmul(A1.T, d2, out=grads["W2"])
     # δ1 = (δ2 W2ᵀ) ⊙ tanh'(Z1)   (∂Z2/∂A1 = W2)
-    np.dot(d2, params["W2"].T, out=d1)
+    np.matmul(d2, params["W2"].T, out=d1)
     # tanh'(Z1) = 1 - A1**2
     np.square(A1, out=T1)
     np.subtract(1, T1, out=T1)
@@ -138,7 +138,7 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     # ∂E/∂b1 = Σ_k δ1   (∂Z1/∂b1 = 1)
     np.add.reduce(d1, axis=0, out=grads["b1"])
     # ∂E/∂W1 = Xᵀ δ1   (∂Z1/∂W1 = X)
-    np.dot(X.T, d1, out=grads["W1"])
+    np.matmul(X.T, d1, out=grads["W1"])
 
 
 def _is_real(value: object) -> bool:

@@ -41,7 +41,7 @@ def _conv_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
     kernels = f"K{l}.reshape({filters}, {kh}, {kw}, {channels})"
     lines.append(Line(f"np.copyto({kernels}, params[\"W{l}\"].transpose(0, 2, 3, 1))", () if lines else (head,)))
     lines.append(Line(f"np.copyto(C{l}w, V{l}.transpose(0, 1, 2, 4, 5, 3))"))
-    lines.append(Line(f"np.dot(C{l}, K{l}.T, out=Z{l})",
+    lines.append(Line(f"np.matmul(C{l}, K{l}.T, out=Z{l})",
                       (f"Z{l} = im2col(A{l - 1}) W{l}ᵀ + b{l}: one matrix product for every position",)))
     lines.append(Line(f"Z{l} += params[\"b{l}\"]"))
     lines += activation_lines(layer, work)
@@ -58,11 +58,11 @@ def _conv_parameters(net: GridNetworkDerivation, layer: GridLayer, work: GridWor
     rows = layer.out_shape[1] * layer.out_shape[2]
     work.alias(f"ones{l}", f"np.ones(m * {rows}, dtype)", f"layer {l}: a row of ones, for ∂E/∂b{l} = 𝟏ᵀ δ{l}")
     return [
-        Line(f"np.dot(d{l}.T, C{l}, out=KG{l})",
+        Line(f"np.matmul(d{l}.T, C{l}, out=KG{l})",
              (f"∂E/∂W{l}[f, c, u, v] = Σ_k,i,j δ{l}[k, f, i, j] A{l - 1}[k, c, s·i + u - p, s·j + v - p]: "
               f"δ{l}ᵀ im2col(A{l - 1})",)),
         Line(f"np.copyto(grads[\"W{l}\"], KG{l}.reshape({filters}, {kh}, {kw}, {channels}).transpose(0, 3, 1, 2))"),
-        Line(f"np.dot(ones{l}, d{l}, out=grads[\"b{l}\"])",
+        Line(f"np.matmul(ones{l}, d{l}, out=grads[\"b{l}\"])",
              (f"∂E/∂b{l}[f] = Σ_k,i,j δ{l}[k, f, i, j]   (∂Z{l}/∂b{l}[f] = 1): 𝟏ᵀ δ{l}, a product with a row "
               "of ones (measured 3x faster than a reduction down the rows)",)),
     ]
@@ -82,7 +82,7 @@ def _conv_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) ->
         padded = target
     rows, cols = offset_slice("u", sh, out_h), offset_slice("v", sw, out_w)
     lines = [
-        Line(f"np.dot(d{l}, K{l}, out=C{l})",
+        Line(f"np.matmul(d{l}, K{l}, out=C{l})",
              (f"∂E/∂A{l - 1}[k, c, y, x] = Σ_f,i,j δ{l}[k, f, i, j] W{l}[f, c, y - s·i + p, x - s·j + p] "
               "(a full convolution with the flipped kernel):",
               f"δ{l} W{l} gives each window's share (into C{l}, free now), added back at its place")),

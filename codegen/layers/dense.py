@@ -12,7 +12,7 @@ def _dense_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork)
     assert unit is not None
     previous = f"A{l - 1}"
     work.array(f"Z{l}", layer.out_shape[0], f"layer {l}: Z{l}, A{l} and δ{l} = ∂E/∂Z{l}")
-    lines = [Line(f"np.dot({previous}, params[\"W{l}\"], out=Z{l})",
+    lines = [Line(f"np.matmul({previous}, params[\"W{l}\"], out=Z{l})",
                   (f"Layer {l}: Z{l} = {previous} W{l} + b{l}, A{l} = {unit.rule.name}(Z{l})",)),
              Line(f"Z{l} += params[\"b{l}\"]")]
     lines += activation_lines(layer, work)
@@ -26,14 +26,14 @@ def _dense_parameters(net: GridNetworkDerivation, layer: GridLayer, work: GridWo
     # Σ_k δ first, while δ is still in cache (as in codegen/model.py)
     return [Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])",
                  (f"∂E/∂b{l} = Σ_k δ{l}   (∂Z{l}/∂b{l} = 1)",)),
-            Line(f"np.dot({previous}.T, d{l}, out=grads[\"W{l}\"])",
+            Line(f"np.matmul({previous}.T, d{l}, out=grads[\"W{l}\"])",
                  (f"∂E/∂W{l} = {previous}ᵀ δ{l}   (∂Z{l}/∂W{l} = {previous})",))]
 
 
 def _dense_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
     l = layer.index
     target = flat_gradient(net, l - 1)
-    return [Line(f"np.dot(d{l}, params[\"W{l}\"].T, out={target})",
+    return [Line(f"np.matmul(d{l}, params[\"W{l}\"].T, out={target})",
                  (f"∂E/∂A{l - 1} = δ{l} W{l}ᵀ   (∂Z{l}/∂A{l - 1} = W{l})",))]
 
 
