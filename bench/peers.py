@@ -274,11 +274,69 @@ def gemm_floor_trainer(wl: Workload, _params0: Params, cfg: Run) -> Trainer:
     return Trainer(step, no_params)
 
 
+# --- 6. the least a NumPy trainer does --------------------------------------------------
+
+HUGE_PAGE = 1 << 21
+
+
+def on_huge_pages(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
+    """An array starting on a 2 MiB boundary of a 4 MiB+ allocation (NumPy then asks for huge pages)."""
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(max(nbytes, HUGE_PAGE) + HUGE_PAGE, np.uint8)
+    start = -raw.ctypes.data % HUGE_PAGE
+    out: Array = raw[start:start + nbytes].view(dtype).reshape(shape)
+    return out
+
+
+def numpy_minimum_trainer(wl: Workload, params0: Params, cfg: Run) -> Trainer:
+    """The least any NumPy minibatch-SGD step does, with nothing else: gather the shuffled batch
+    (``take``, as the generated module), the GEMM floor's products on it, and one update pass
+    ``flat -= gflat`` over the parameters. No bias, activation, softmax, loss or δ ⊙ f′: the
+    output deltas stay fixed (tiny, so the weights barely move). Arrays on 2 MiB pages, as the module's."""
+    sizes, dtype, n = wl.sizes, wl.dtype, wl.x_train.shape[0]
+    counts = [a * b for a, b in pairwise(sizes)]
+    flat, gflat = on_huge_pages((sum(counts),), dtype), on_huge_pages((sum(counts),), dtype)
+    weights, grads, start = [], [], 0
+    for (a, b), count in zip(pairwise(sizes), counts, strict=True):
+        weights.append(flat[start:start + count].reshape(a, b))
+        grads.append(gflat[start:start + count].reshape(a, b))
+        weights[-1][...] = params0[f"W{len(weights)}"]
+        start += count
+    rng = np.random.default_rng(0)
+
+    def buffers(m: int) -> tuple[list[Array], list[Array]]:
+        acts = [on_huge_pages((m, s), dtype) for s in sizes]
+        deltas = [on_huge_pages((m, s), dtype) for s in sizes]
+        deltas[-1][...] = 1e-9 * rng.standard_normal((m, sizes[-1]))
+        return acts, deltas
+
+    plan = {m: buffers(m) for m in {cfg.batch_size, n % cfg.batch_size or cfg.batch_size}}
+
+    def step(_epoch: int) -> None:
+        order = rng.permutation(n)
+        for first in range(0, n, cfg.batch_size):
+            rows = order[first:first + cfg.batch_size]
+            acts, deltas = plan[rows.shape[0]]
+            wl.x_train.take(rows, axis=0, out=acts[0], mode="clip")
+            for layer, w in enumerate(weights):
+                np.matmul(acts[layer], w, out=acts[layer + 1])
+            for layer in range(len(weights) - 1, -1, -1):
+                np.matmul(acts[layer].T, deltas[layer + 1], out=grads[layer])
+                if layer > 0:
+                    np.matmul(deltas[layer + 1], weights[layer].T, out=deltas[layer])
+            np.subtract(flat, gflat, out=flat)
+
+    return Trainer(step, no_params)
+
+
 GEMM_FLOOR = "GEMM floor (matmuls only)"
+NUMPY_MINIMUM = "NumPy minimum (gather, matmuls, update)"
+WITHOUT_PARAMS = (GEMM_FLOOR, NUMPY_MINIMUM)  # timing rows: no weights to compare or score
 PEERS: list[tuple[str, Builder]] = [
     ("PyTorch eager", torch_trainer),
     ("scikit-learn MLP", sklearn_trainer),
     ("NumPy textbook layers", textbook_trainer),
+    (NUMPY_MINIMUM, numpy_minimum_trainer),
     (GEMM_FLOOR, gemm_floor_trainer),
 ]
 

@@ -70,7 +70,7 @@ def agreement_check(module: Any | None, wl: Workload, params0: Params) -> str:
     rows = min(CHECK_ROWS, wl.x_train.shape[0])
     sub = dataclasses.replace(wl, x_train=wl.x_train[:rows], y_train=wl.y_train[:rows])
     cfg = Run(epochs=1, batch_size=rows)
-    entries = [e for e in implementations(module) if e[0] != peers.GEMM_FLOOR]
+    entries = [e for e in implementations(module) if e[0] not in peers.WITHOUT_PARAMS]
     results = peers.train_all(entries, sub, params0, cfg)
     ref = results[0].params
     parts = []
