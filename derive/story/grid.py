@@ -133,10 +133,15 @@ def _volume(shape: tuple[int, ...]) -> sp.Expr:
 
 def network_section(net: GridNetworkDerivation) -> Section:
     channels, height, width = net.spec.shapes[0]  # type: ignore[attr-defined]
+    if channels == 1:
+        sample = say(_("Each sample of {X} is an image of one channel of {H} rows and {W} columns, as in "
+                       "PyTorch; indices run from 0."), X=naming.X, H=sp.Integer(height), W=sp.Integer(width))
+    else:
+        sample = say(_("Each sample of {X} is an image of {C} channels of {H} rows and {W} columns, as in "
+                       "PyTorch; indices run from 0."), X=naming.X, C=sp.Integer(channels), H=sp.Integer(height),
+                     W=sp.Integer(width))
     blocks: list[Block] = [
-        say(_("Each sample of {X} is an image of {C} channels of {H} rows and {W} columns, as in PyTorch; "
-              "indices run from 0."), X=naming.X, C=sp.Integer(channels), H=sp.Integer(height),
-            W=sp.Integer(width)),
+        sample,
         *(_describe(layer) for layer in net.layers),
     ]
     return Section("network", say(_("The network")), tuple(blocks))
