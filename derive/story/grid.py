@@ -3,8 +3,8 @@ dense network), the convolution's partials and chain-rule sums, the routing of p
 the dense layer, and the update.
 
 The convolution's formulas are those :mod:`derive.layers.conv2d` derived; a pooling window's
-partials those of :mod:`derive.layers.pool2d`. Sections that only know dense networks (the
-notation table, the computational graph, the worked example) are left out.
+partials those of :mod:`derive.layers.pool2d`. The notation table is this network's own; the
+sections that only know dense networks (the computational graph, the worked example) are left out.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from derive.layers import conv2d
 from derive.layers.network import GridLayer, GridNetworkDerivation
 from derive.layers.pool2d import PH, PW, derive_pool2d, u2, v2
 from derive.network import NetworkDerivation
-from derive.notation import Notation, Partial, Shape
+from derive.notation import Call, Listing, Notation, Partial, Shape
 from derive.spec import LayerSpec, Spec
-from derive.steps import Block, Section, Words, display, row, say
+from derive.steps import Block, Math, Paragraph, Section, Table, Words, display, row, say
 from derive.story import activation, dense, loss, softmax, update
-from derive.story.cast import cast_of
+from derive.story.cast import ELL, cast_of
+from derive.story.softmax import output_count
 
 if TYPE_CHECKING:
     from derive.story import Document
@@ -86,8 +87,8 @@ def document(net: GridNetworkDerivation, language: str = "en") -> Document:
         flat = _Units(plain, units, net.output, net.depth)  # the loss, activations and update as for dense layers
         cast = cast_of(flat)
         kinds = {layer.kind for layer in net.layers}
-        sections = [network_section(net), loss.section(flat, cast), *activation.sections(flat, cast),
-                    *softmax.sections(flat, cast)]
+        sections = [network_section(net), notation_section(net), loss.section(flat, cast),
+                    *activation.sections(flat, cast), *softmax.sections(flat, cast)]
         if "conv2d" in kinds:
             sections.append(conv_section(net))
         sections += [pool_section(net, kind) for kind in ("maxpool2d", "avgpool2d") if kind in kinds]
@@ -145,6 +146,75 @@ def network_section(net: GridNetworkDerivation) -> Section:
         *(_describe(layer) for layer in net.layers),
     ]
     return Section("network", say(_("The network")), tuple(blocks))
+
+
+def notation_section(net: GridNetworkDerivation) -> Section:
+    """Every symbol the sections below use, stated once; the convolution's indices count from 0."""
+    kinds = {layer.kind for layer in net.layers}
+    n, k, l, L = conv2d.SAMPLES, conv2d.k, naming.l, naming.L
+    A, Y = naming.GENERIC["A"], naming.Y
+    rows: list[tuple[sp.Basic, Paragraph]] = [
+        (Listing(k, conv2d.k2), say(_("a sample of the batch; {n} is the batch size"), n=n)),
+        (l, say(_("a layer, numbered as in the list above; here {L}"), L=sp.Eq(L, net.depth, evaluate=False))),
+        (Listing(Z, A), say(_("the pre-activation and the output of layer {l}; {A0} is the input"),
+                            l=l, A0=sp.Eq(naming.A0, naming.X, evaluate=False))),
+    ]
+    if "conv2d" in kinds:
+        rows += [
+            (Listing(conv2d.FILTERS, conv2d.CHANNELS),
+             say(_("the filters of a convolution layer and the channels of its input"))),
+            (Listing(conv2d.f, conv2d.g), say(_("a filter, and the one a derivative is taken with respect to"))),
+            (Listing(conv2d.c, conv2d.c2), say(_("a channel of the input, and the one a derivative is taken with "
+                                                 "respect to"))),
+            (Listing(conv2d.KH, conv2d.KW), say(_("the rows and columns of a kernel"))),
+            (Listing(conv2d.s, conv2d.p), say(_("the stride and the padding; a layer whose rows and columns "
+                                                "differ uses each on its own axis"))),
+            (Listing(conv2d.HO, conv2d.WO), say(_("the rows and columns of a layer's output"))),
+            (Listing(conv2d.i, conv2d.j), say(_("a row and a column of a layer's output"))),
+            (Listing(conv2d.y, conv2d.x), say(_("a row and a column of a layer's input"))),
+            (naming.entry(W, conv2d.f, conv2d.c, conv2d.u, conv2d.v),
+             say(_("a weight of a convolution layer, {shape}; its bias {b} has one entry per filter"),
+                 shape=Shape(Shape(Shape(conv2d.FILTERS, conv2d.CHANNELS), conv2d.KH), conv2d.KW), b=b)),
+        ]
+    if "avgpool2d" in kinds:
+        rows.append((Listing(PH, PW), say(_("the rows and columns of a pooling window"))))
+    if kinds & {"conv2d", "avgpool2d"}:
+        rows.append((Listing(conv2d.u, conv2d.v), say(_("a row and a column within a kernel or a pooling window; "
+                                                        "{uv2} the ones a derivative is taken with respect to"),
+                                                      uv2=sp.Tuple(conv2d.u2, conv2d.v2))))
+    if "dense" in kinds:
+        rows += [
+            (naming.GENERIC["width"], say(_("in the dense layer's section, the number of units of layer {l}"), l=l)),
+            (Listing(naming.i, naming.j, naming.p, naming.q),
+             say(_("in the dense layer's section: a unit of the layer before, a unit of layer {l}, and the row "
+                   "and column of the one weight {w} a derivative is taken with respect to"),
+                 l=l, w=naming.entry(W, naming.p, naming.q))),
+        ]
+    rows += [
+        (delta, say(_("{definition}, the same shape as {Z}: how {E} changes with each pre-activation of layer "
+                      "{l}. The letter {delta} means nothing else in this document"),
+                    definition=sp.Eq(delta, Partial(naming.E, Z), evaluate=False), Z=Z, E=naming.E, l=l,
+                    delta=delta)),
+        (Listing(Y, naming.y), say(_("the targets of the batch, and one of them"))),
+        (Call(ELL, naming.a, naming.y), say(_("the loss of one output of one sample"))),
+        (naming.E, say(_("the loss of the batch: the number that training makes small"))),
+        (sp.KroneckerDelta(conv2d.i, conv2d.j), say(_("1 if {i} and {j} are equal, 0 otherwise (an indicator); "
+                                                      "likewise for any condition in brackets"),
+                                                    i=conv2d.i, j=conv2d.j)),
+        (naming.ETA, say(_("the learning rate; here {eta}"),
+                         eta=sp.Eq(naming.ETA, naming.number(net.spec.train.learning_rate), evaluate=False))),
+    ]
+    if net.output.softmax is not None:
+        rows.insert(-4, (Listing(naming.c, naming.c2), say(_("in the softmax section, the classes: the {K} outputs "
+                                                             "of the last layer"),
+                                                           K=sp.Eq(naming.K, sp.Eq(naming.m, output_count(net),
+                                                                                   evaluate=False),
+                                                                   evaluate=False))))
+    table = Table((say(_("symbol")), say(_("meaning"))),
+                  tuple((Paragraph((Math(symbol),)), meaning) for symbol, meaning in rows), style="glossary")
+    words = say(_("The convolution and pooling formulas count from 0, as PyTorch does; the dense layer's "
+                  "formulas count from 1, as for a dense network."))
+    return Section("notation", say(_("Notation")), (words, table))
 
 
 def conv_section(net: GridNetworkDerivation) -> Section:
