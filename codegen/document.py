@@ -11,7 +11,7 @@ partials between factors; a part that is too wide by itself gets a name (u₁, u
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import sympy as sp
@@ -38,6 +38,7 @@ class PrintedParagraph:
     text: str
     style: str  # text | note
     kind: str = "paragraph"
+    follows_paragraph: bool = False  # LaTeX needs a blank line here, or the two run together as one
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,14 @@ GLOSSARY_COLUMNS = (r"@{}>{\raggedright\arraybackslash}p{0.2\linewidth}"
                     r">{\raggedright\arraybackslash}p{0.76\linewidth}@{}")
 
 
+PrintedBlock = PrintedParagraph | PrintedDisplay | PrintedTable | PrintedFigure
+
+
 @dataclass(frozen=True)
 class PrintedSection:
     key: str
     title: str
-    blocks: tuple[PrintedParagraph | PrintedDisplay | PrintedTable | PrintedFigure, ...]
+    blocks: tuple[PrintedBlock, ...]
 
 
 @dataclass(frozen=True)
@@ -129,11 +133,21 @@ def document_context(doc: Document, fmt: Format, tool: str, version: str) -> Doc
     with language(doc.language):
         writer = _Writer(printer, fmt, doc.depth)
         sections = tuple(PrintedSection(section.key, writer.paragraph(section.title),
-                                        tuple(writer.block(block) for block in section.blocks))
+                                        _separated(tuple(writer.block(block) for block in section.blocks)))
                          for section in doc.sections)
         title = writer.paragraph(doc.title)
     return DocumentContext(title, source_label(doc.source), tool, version, doc.language, sections,
                            PREAMBLES[doc.language])
+
+
+def _separated(blocks: tuple[PrintedBlock, ...]) -> tuple[PrintedBlock, ...]:
+    """The blocks, each paragraph that comes right after another paragraph marked as a new one."""
+    marked: list[PrintedBlock] = []
+    for block in blocks:
+        if isinstance(block, PrintedParagraph) and marked and isinstance(marked[-1], PrintedParagraph):
+            block = replace(block, follows_paragraph=True)
+        marked.append(block)
+    return tuple(marked)
 
 
 class _Writer:
@@ -151,7 +165,7 @@ class _Writer:
         return "".join(self.fmt.words(run.text) if isinstance(run, Words) else self.fmt.inline(self.tex(run.expr))
                        for run in paragraph.runs)
 
-    def block(self, block: object) -> PrintedParagraph | PrintedDisplay | PrintedTable | PrintedFigure:
+    def block(self, block: object) -> PrintedBlock:
         if isinstance(block, Paragraph):
             return PrintedParagraph(self.paragraph(block), block.kind)
         if isinstance(block, Display):
