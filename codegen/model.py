@@ -384,17 +384,23 @@ def output_delta(net: NetworkDerivation, last: LayerDerivation, emitter: InPlace
     return [Line(emitter.lines[0], (why, f"d{L} = scale * {code(out.delta)}")), *map(Line, emitter.lines[1:])]
 
 
+def parameter_gradients(l: int, previous: str) -> list[Line]:
+    """∂E/∂b and ∂E/∂W of a dense layer l whose input is ``previous``, from its δ.
+
+    Σ_k δ comes first, while δ is still in cache; the product for ∂E/∂W streams far more memory.
+    """
+    return [Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])", (f"∂E/∂b{l} = Σ_k δ{l}   (∂Z{l}/∂b{l} = 1)",)),
+            Line(f"np.matmul({previous}.T, d{l}, out=grads[\"W{l}\"])",
+                 (f"∂E/∂W{l} = {previous}ᵀ δ{l}   (∂Z{l}/∂W{l} = {previous})",))]
+
+
 def _backward_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
     last = net.layers[-1]
     lines = output_delta(net, last, work.emitter(last.index))
     for layer in reversed(net.layers):
         l = layer.index
         previous = "X" if l == 1 else f"A{l - 1}"
-        # Σ_k δ first, while δ is still in cache; the product for ∂E/∂W streams far more memory.
-        lines.append(Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])",
-                          (f"∂E/∂b{l} = Σ_k δ{l}   (∂Z{l}/∂b{l} = 1)",)))
-        lines.append(Line(f"np.matmul({previous}.T, d{l}, out=grads[\"W{l}\"])",
-                          (f"∂E/∂W{l} = {previous}ᵀ δ{l}   (∂Z{l}/∂W{l} = {previous})",)))
+        lines += parameter_gradients(l, previous)
         if l == 1:
             break
         below = net.layers[l - 2]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codegen.layers.base import GridWork, KindCode, activation_lines, flat_gradient
-from codegen.model import Line
+from codegen.model import Line, parameter_gradients
 from derive.layers.network import GridLayer, GridNetworkDerivation
 
 
@@ -21,13 +21,7 @@ def _dense_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork)
 
 
 def _dense_parameters(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
-    l = layer.index
-    previous = f"A{l - 1}"
-    # Σ_k δ first, while δ is still in cache (as in codegen/model.py)
-    return [Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])",
-                 (f"∂E/∂b{l} = Σ_k δ{l}   (∂Z{l}/∂b{l} = 1)",)),
-            Line(f"np.matmul({previous}.T, d{l}, out=grads[\"W{l}\"])",
-                 (f"∂E/∂W{l} = {previous}ᵀ δ{l}   (∂Z{l}/∂W{l} = {previous})",))]
+    return parameter_gradients(layer.index, f"A{layer.index - 1}")
 
 
 def _dense_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
