@@ -25,7 +25,6 @@ from derive.spec import LayerSpec, Spec
 from derive.steps import Block, Math, Paragraph, Section, Table, Words, display, row, say
 from derive.story import activation, dense, loss, softmax, update
 from derive.story.cast import ELL, cast_of
-from derive.story.softmax import output_count
 
 if TYPE_CHECKING:
     from derive.story import Document
@@ -207,7 +206,7 @@ def notation_section(net: GridNetworkDerivation) -> Section:
     if net.output.softmax is not None:
         rows.insert(-4, (Listing(naming.c, naming.c2), say(_("in the softmax section, the classes: the {K} outputs "
                                                              "of the last layer"),
-                                                           K=sp.Eq(naming.K, sp.Eq(naming.m, output_count(net),
+                                                           K=sp.Eq(naming.K, sp.Eq(naming.m, net.spec.outputs,
                                                                                    evaluate=False),
                                                                    evaluate=False))))
     table = Table((say(_("symbol")), say(_("meaning"))),

@@ -27,7 +27,7 @@ def sections(net: NetworkDerivation, cast: Cast) -> Iterator[Section]:
     f = cast.layer(net.layers[-1])
     blocks: list[Block] = [say(_("Softmax acts on the row of each sample, {K} outputs at a time. Within one sample "
                                  "{k} write {zc} and {ac} for the classes {c}:"),
-                               K=sp.Eq(K, sp.Eq(naming.m, output_count(net), evaluate=False), evaluate=False),
+                               K=sp.Eq(K, sp.Eq(naming.m, net.spec.outputs, evaluate=False), evaluate=False),
                                k=naming.k,
                                zc=sp.Eq(zs_[c], naming.entry(naming.Z(L), naming.k, c), evaluate=False),
                                ac=sp.Eq(as_[c], naming.entry(naming.A(L), naming.k, c), evaluate=False),
@@ -75,10 +75,3 @@ def sections(net: NetworkDerivation, cast: Cast) -> Iterator[Section]:
     title = say(_("{dAdZ}: the activation function {f}, the softmax function, and the output error"),
                 dAdZ=Partial(naming.A(L), naming.Z(L)), f=f)
     yield Section("activation:softmax", title, tuple(blocks))
-
-
-def output_count(net: NetworkDerivation) -> sp.Integer:
-    """The number of outputs, m: a dense layer's fan_out, or the one entry of a typed layer's shape."""
-    last = net.layers[-1]
-    fan_out = getattr(last, "fan_out", None)
-    return sp.Integer(fan_out if fan_out is not None else last.out_shape[0])  # type: ignore[attr-defined]
