@@ -2,6 +2,6 @@
 
 import sys
 
-from codegen.cli import codegen_main
+from chainrule.cli import codegen_main
 
 sys.exit(codegen_main())

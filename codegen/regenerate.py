@@ -55,6 +55,6 @@ def regenerate(root: Path = ROOT, into: Path | None = None) -> list[Path]:
 
 
 if __name__ == "__main__":
-    from codegen.cli import regenerate_main
+    from chainrule.cli import regenerate_main
 
     sys.exit(regenerate_main())

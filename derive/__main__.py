@@ -2,6 +2,6 @@
 
 import sys
 
-from codegen.cli import derive_main
+from chainrule.cli import derive_main
 
 sys.exit(derive_main())

@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 
 from codegen import latex_of, render_latex, render_markdown
-from codegen.cli import derive_main
+from chainrule.cli import derive_main
 from derive import derive_network, load_spec, spec_from_dict
 from derive.affine import derive_affine
 from derive.steps import Math, Paragraph, Table, Words

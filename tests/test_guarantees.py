@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from codegen import generate, writer
-from codegen.cli import codegen_main, derive_main
+from chainrule.cli import codegen_main, derive_main
 from codegen.headers import HEADERS, header, is_header
 from derive import SpecError, load_spec, parse_spec, spec_from_dict
 from derive.formula import parse_formula
@@ -284,7 +284,7 @@ def test_parameters_that_need_terabytes_are_warned_and_still_generate(tmp_path: 
 # --- signals ------------------------------------------------------------------------------------------
 
 SLOW_WRITE = ("import os, sys, time\nreal = os.fsync\nos.fsync = lambda fd: (time.sleep(2), real(fd))\n"
-              "from codegen.cli import codegen_main\nsys.exit(codegen_main(sys.argv[1:]))\n")
+              "from chainrule.cli import codegen_main\nsys.exit(codegen_main(sys.argv[1:]))\n")
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, -signal.SIGTERM), (signal.SIGINT, 130)])

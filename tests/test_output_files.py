@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from codegen import DOCUMENT_SUFFIXES
-from codegen.cli import codegen_main, derive_main, main
+from chainrule.cli import codegen_main, derive_main, main
 from codegen.headers import header
 from tests.conftest import ROOT
 
@@ -70,7 +70,7 @@ def test_regenerate_help_prints_help_and_writes_nothing(tmp_path: Path) -> None:
         assert sorted(path.name for path in root.iterdir()) == ["codegen", "derive", "examples"]
 
 
-CHAINRULE_REGENERATE = "import sys; from codegen.cli import main; sys.exit(main(['regenerate']))"
+CHAINRULE_REGENERATE = "import sys; from chainrule.cli import main; sys.exit(main(['regenerate']))"
 
 
 @pytest.mark.parametrize("command", [["-m", "codegen.regenerate"], ["-c", CHAINRULE_REGENERATE]])

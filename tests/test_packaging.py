@@ -1,4 +1,4 @@
-"""A non-editable install carries every subpackage, template and catalog (pyproject's lists are by hand)."""
+"""A non-editable install carries every subpackage, template and catalog."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_package_and_data_file_is_listed_for_the_wheel() -> None:
+    from setuptools import find_packages
+
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    packages = set(config["packages"])
+    packages = set(find_packages(str(ROOT), include=config["packages"]["find"]["include"]))
     found = {str(init.parent.relative_to(ROOT)).replace("/", ".")
-             for top in ("derive", "codegen") for init in (ROOT / top).rglob("__init__.py")}
-    assert found == packages, f"not listed: {found - packages}; listed but absent: {packages - found}"
+             for top in ("chainrule", "derive", "codegen") for init in (ROOT / top).rglob("__init__.py")}
+    assert found == packages, f"not found by the wheel: {found - packages}; found but not ours: {packages - found}"
+    assert config["packages"]["find"]["namespaces"] is False  # the locale and template folders are data
     data = config["package-data"]
     needed = {"codegen": sorted((ROOT / "codegen").glob("templates/*.jinja")),
               "derive": [*sorted((ROOT / "derive").glob("locale/**/*.po")), ROOT / "derive/locale/chainrule.pot"]}

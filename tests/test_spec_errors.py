@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sympy
 
-import codegen.cli
-from codegen.cli import codegen_main, derive_main, main
+import chainrule.cli
+from chainrule.cli import codegen_main, derive_main, main
 from tests.conftest import ROOT
 
 BASE = textwrap.dedent("""\
@@ -379,7 +379,7 @@ def test_exit_codes_of_the_real_process(tmp_path: Path) -> None:
 
     good = tmp_path / "good.toml"
     good.write_text(BASE)
-    script = ("import sys, codegen, codegen.cli as cli\n"
+    script = ("import sys, codegen, chainrule.cli as cli\n"
               "def boom(*a): raise RuntimeError('boom')\n"
               "codegen.render_module = boom\n"
               "sys.exit(cli.codegen_main(sys.argv[1:]))\n")

@@ -142,7 +142,7 @@ def test_a_timer_armed_before_keeps_its_handler() -> None:
 
 @pytest.mark.parametrize("limit", ["0", "-1", "nan", "inf", "soon"])
 def test_a_bad_time_limit_is_refused_by_the_command_line(limit: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from codegen.cli import derive_main
+    from chainrule.cli import derive_main
 
     with pytest.raises(SystemExit) as exit_:
         derive_main(["examples/xor.toml", "--time-limit", limit])

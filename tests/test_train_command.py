@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegen import train as train_command
-from codegen.cli import main
+from chainrule import train as train_command
+from chainrule.cli import main
 
 CLASSES = 4
 SPEC = """name = "blobs"

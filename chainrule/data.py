@@ -1,5 +1,8 @@
-"""Training data for ``chainrule train``: an ``.npz`` (arrays X, Y, optionally X_val, Y_val) or a
-``.csv`` with a header row, read into NumPy arrays with one-line errors.
+"""The one data reader: ``chainrule train``'s training data and ``derive --data``'s worked-example batch.
+
+A file is an ``.npz`` (arrays X, Y, optionally X_val, Y_val) or a ``.csv`` with a header row, read
+into NumPy arrays with one-line errors (:func:`read`); :func:`load_batch` takes its first rows as
+the batch of the derivation's worked example, class labels as one-hot rows.
 
 Every error is a :class:`DataError`, one line ``FILE: WHERE: what is wrong``, where WHERE names
 the array, the column or the row (``data.csv: row 17 (line 18), column 'x3': 'abc' is not a
@@ -19,10 +22,15 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from derive.errors import SpecError
+
+if TYPE_CHECKING:
+    from derive.spec import Spec
+    from derive.worked import Batch
 
 NPZ_ARRAYS = ("X", "Y", "X_val", "Y_val")
 SHOWN_COLUMNS = 8  # an error lists at most this many column names
@@ -189,3 +197,40 @@ def _find_bad_value(file: Path, source: str, header: list[str]) -> None:
 def _shown(names: Sequence[str]) -> str:
     listed = ", ".join(names[:SHOWN_COLUMNS])
     return listed if len(names) <= SHOWN_COLUMNS else f"{listed}, … ({len(names)} in all)"
+
+
+def load_batch(path: str | Path, spec: Spec, rows: int | None = None) -> Batch:
+    """The first ``rows`` samples of the file (default: as many as the worked example shows) as its batch."""
+    from derive.worked import ROWS, Batch
+
+    rows = ROWS if rows is None else rows
+    labels = spec.loss.targets in ("unit", "distribution")
+    targets: tuple[str, ...] = ()
+    if Path(path).suffix == ".csv" and Path(path).is_file():  # inputs first, then the targets
+        names = header_of(Path(path), str(path))
+        if len(names) <= spec.inputs:
+            raise DataError("line 1", f"{len(names)} columns; expected {spec.inputs} inputs and then the targets",
+                            str(path))
+        targets = tuple(names[spec.inputs:])
+    data = read(path, spec.outputs, labels, targets)
+    X, Y = np.asarray(data.X, dtype=float)[:rows], np.asarray(data.Y, dtype=float)[:rows]
+    if X.shape[1] != spec.inputs:
+        raise DataError("X", f"has {X.shape[1]} columns; the network takes {spec.inputs} inputs", data.source)
+    if Y.ndim == 1 and labels:
+        Y = _one_hot_labels(Y, spec.outputs, data.source)
+    if Y.ndim == 1:
+        Y = Y.reshape(-1, 1)
+    if Y.shape != (X.shape[0], spec.outputs):
+        raise DataError("Y", f"has shape {Y.shape}; expected ({X.shape[0]}, {spec.outputs})", data.source)
+    return Batch(X, Y, "file")
+
+
+def _one_hot_labels(labels: np.ndarray, outputs: int, source: str) -> np.ndarray:
+    classes = max(outputs, 2)
+    wrong = np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels >= classes))
+    if wrong.size:
+        raise DataError("Y", f"class labels must be whole numbers 0..{classes - 1}; row {wrong[0] + 1} is "
+                             f"{labels[wrong[0]]:g}", source)
+    if outputs == 1:
+        return labels.reshape(-1, 1)
+    return np.eye(outputs)[labels.astype(int)]

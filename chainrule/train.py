@@ -13,7 +13,7 @@ RUN_DIR (default ``runs/<name>``) receives:
 The spec's [train] settings are the defaults; every one can be overridden by a flag. A progress
 bar (tqdm) shows the epochs. Ctrl-C stops after the current epoch: what there is gets written,
 marked "interrupted", and the command exits 130 (a second Ctrl-C stops at once, without weights).
-Bad data is one line naming the file and the column or row, exit 2 (:mod:`codegen.dataset`).
+Bad data is one line naming the file and the column or row, exit 2 (:mod:`chainrule.data`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from codegen.cli import INTERRUPTED, above_zero
+from chainrule.cli import INTERRUPTED, above_zero
 
 CHECK_SAMPLES = 8  # rows of the training data the gradient check uses
 CHECK_ENTRIES = 200  # at most this many entries of each parameter array are checked
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> None:
     import numpy as np
 
     from codegen import import_module, render_markdown, render_module
-    from codegen.dataset import DataError, read
+    from chainrule.data import DataError, read
     from codegen.writer import write_atomic
     from derive import derive_network, load_spec
 
@@ -166,7 +166,7 @@ def _claim(folder: Path, force: bool) -> None:
 
 def _check(module: Any, X: Any, Y: Any, validation: tuple[Any, Any] | None, source: str) -> None:
     """The module's own checks of the data (shapes, labels, finite values), before anything is written."""
-    from codegen.dataset import DataError
+    from chainrule.data import DataError
 
     for prefix, (features, targets) in (("", (X, Y)), ("validation: ", validation or (None, None))):
         if features is None:
@@ -192,7 +192,7 @@ def _settings(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
 def _as_images(spec: Any, X: Any, validation: tuple[Any, Any] | None, source: str) -> tuple[Any, Any]:
     """For a network whose input is images (C, H, W): rows of C·H·W values (a CSV, a 2-D X) reshaped to
     (n, C, H, W) in (C, H, W) order, as PyTorch's flatten orders them; a 4-D X must have that shape."""
-    from codegen.dataset import DataError
+    from chainrule.data import DataError
 
     shape = getattr(spec, "input_shape", None)
     if shape is None:
@@ -218,7 +218,7 @@ def _split(data: Any, fraction: float | None, seed: int, source: str) -> tuple[A
     """(X, Y, validation): the validation data of the file, or a seeded share of the samples, or none."""
     import numpy as np
 
-    from codegen.dataset import DataError
+    from chainrule.data import DataError
 
     if data.X.shape[0] != data.Y.shape[0]:
         raise DataError("Y", f"{data.Y.shape[0]} rows, but X has {data.X.shape[0]}", source)
@@ -240,7 +240,7 @@ def _split(data: Any, fraction: float | None, seed: int, source: str) -> tuple[A
 def _train(module: Any, X: Any, Y: Any, validation: tuple[Any, Any] | None, settings: dict[str, Any],
            patience: int | None, source: str) -> tuple[dict[str, Any] | None, dict[str, list[float]], str]:
     """(params, history, status): params is None if a second Ctrl-C stopped training mid-epoch."""
-    from codegen.dataset import DataError
+    from chainrule.data import DataError
 
     history: dict[str, list[float]] = {}
     stop = {"asked": False}

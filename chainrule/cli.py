@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chainrule", description="The chain rule, derived by SymPy, as NumPy code.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    from codegen import train  # the train command lives in codegen/train.py
+    from chainrule import train
 
     train.add_arguments(commands.add_parser("train", help="train the network on data; write weights, history, plot"))
     _derive_arguments(commands.add_parser("derive", help="print the derivation as LaTeX or Markdown"))
@@ -143,7 +143,7 @@ def _load(path: str) -> object:
 
 def _derive(args: argparse.Namespace) -> None:
     from codegen import document_kind, render_document
-    from codegen.data import load_batch
+    from chainrule.data import load_batch
     from codegen.writer import check_target, write_atomic
     from derive.bounded import time_budget
     from derive.network import derive_network
