@@ -142,8 +142,8 @@ def _load(path: str) -> object:
 
 
 def _derive(args: argparse.Namespace) -> None:
-    from codegen import document_kind, render_document
     from chainrule.data import load_batch
+    from codegen import document_kind, render_document
     from codegen.writer import check_target, write_atomic
     from derive.bounded import time_budget
     from derive.network import derive_network

@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> None:
     """Carry out ``chainrule train``; errors are SpecError/DataError/OutputError (exit 2)."""
     import numpy as np
 
-    from codegen import import_module, render_markdown, render_module
     from chainrule.data import DataError, read
+    from codegen import import_module, render_markdown, render_module
     from codegen.writer import write_atomic
     from derive import derive_network, load_spec
 

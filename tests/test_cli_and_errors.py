@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegen import generate, import_module, render_latex, render_markdown, render_module, writer
 from chainrule.cli import main
+from codegen import generate, import_module, render_latex, render_markdown, render_module, writer
 from codegen.headers import header
 from derive import SpecError, derive_network, load_spec, parse_spec
 from tests.conftest import ROOT

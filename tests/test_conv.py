@@ -18,8 +18,8 @@ import pytest
 import torch
 from torch.nn import functional as F  # noqa: N812 (PyTorch's own spelling)
 
-from codegen import import_module, render_latex, render_markdown
 from chainrule.cli import codegen_main
+from codegen import import_module, render_latex, render_markdown
 from derive import SpecError, derive_network, load_spec, spec_from_dict
 from derive.layers import conv2d
 from derive.layers.verify import verify_conv2d, verify_pool2d

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from codegen import latex_of, render_latex, render_markdown
 from chainrule.cli import derive_main
+from codegen import latex_of, render_latex, render_markdown
 from derive import derive_network, load_spec, spec_from_dict
 from derive.affine import derive_affine
 from derive.steps import Math, Paragraph, Table, Words

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen import generate, writer
 from chainrule.cli import codegen_main, derive_main
+from codegen import generate, writer
 from codegen.headers import HEADERS, header, is_header
 from derive import SpecError, load_spec, parse_spec, spec_from_dict
 from derive.formula import parse_formula

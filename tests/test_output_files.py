@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen import DOCUMENT_SUFFIXES
 from chainrule.cli import codegen_main, derive_main, main
+from codegen import DOCUMENT_SUFFIXES
 from codegen.headers import header
 from tests.conftest import ROOT
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sympy
 
-import chainrule.cli
+import codegen
 from chainrule.cli import codegen_main, derive_main, main
 from tests.conftest import ROOT
 

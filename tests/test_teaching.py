@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from codegen import import_module, render_latex, render_markdown
 from chainrule.cli import derive_main
 from chainrule.data import DataError, load_batch
+from codegen import import_module, render_latex, render_markdown
 from codegen.printers import DerivationLatexPrinter
 from derive import derive_network, load_spec, spec_from_dict
 from derive.layers.grid import GridSpec
