@@ -26,10 +26,10 @@ from codegen.model import (
     _commented,
     _loss_lines,
     _scaled,
-    _uses_erf,
     _wrapped,
     output_delta,
     task_words,
+    uses_erf,
 )
 from codegen.printers import code
 from derive.layers.network import GridLayer, GridNetworkDerivation
@@ -88,11 +88,9 @@ def grid_context(net: GridNetworkDerivation, source: str, tool: str, version: st
         accuracy=accuracy, layers=tuple(codes), work=tuple(work.lines), work_names=_wrapped(work.names),
         output=f"A{last.index}", loss_lines=loss_lines, loss_uses_n=_uses_n(net.output.scale),
         backward=backward, backward_uses_n=_uses_n(net.output.delta), train=train,
-        uses_erf=_uses_erf(_Last(net)),  # type: ignore[arg-type]
+        uses_erf=uses_erf(_Last(net)),  # type: ignore[arg-type]
         forward=tuple(forward), shapes=tuple(shapes), headline="a convolutional network", notation=NOTATION,
-        x_shape=f"(n, {channels}, {height}, {width})",
-        check_x=f'_as_images(X, "X", {spec.input_shape}, dtype)',  # type: ignore[attr-defined]
-        first_weight=shapes[0][0], last=last.index, images=True, sample_shape="*X.shape[1:]",
+        last=last.index, input_shape=tuple(spec.input_shape),  # type: ignore[attr-defined]
         **task_words(net, accuracy), summary_table=_summary_table(net, dict(shapes)),
     )
 

@@ -7,6 +7,7 @@ chain-rule step each line implements and shows the expression it evaluates.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import sympy as sp
@@ -73,29 +74,20 @@ class ModelContext:
     backward: tuple[Line, ...]
     backward_uses_n: bool
     train: dict[str, object]
-    classifier: bool  # accuracy is argmax or threshold; else a regression, scored by R²
-    metric: str  # history's key for the validation score: val_accuracy | val_r2
     labels: bool  # Y may be integer class labels, shape (n,) (cross_entropy, bce)
     classes: int  # labels run 0..classes-1
-    label_words: str  # what such labels become
     target_words: str  # the shapes Y may have, for error messages
     kind_words: str  # "identity output, loss sse"
-    predict_labels_words: str
-    accuracy_words: str
-    score_words: str
+    task_words: str  # the module docstring's line on what the network does and which functions apply
     summary_table: tuple[str, ...]  # the lines summary() returns
-    uses_erf: bool = False  # whether the module needs its own erf (codegen/templates/erf.py.jinja)
+    input_shape: tuple[int, ...]  # one sample: (d,) or (C, H, W)
+    uses_erf: bool = False  # whether the module needs its own erf (codegen/erf.py)
     # What a network with typed layers (codegen/grid.py) says differently; the defaults are a dense network's.
     forward: tuple[Line, ...] = ()  # the forward pass; a dense network's is its layers' lines
     shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()  # SHAPES; a dense network's is (fan_in, fan_out) per W
     headline: str = "a dense network"
     notation: str = DENSE_NOTATION
-    x_shape: str = ""  # "(n, d)" for a dense network
-    check_x: str = '_as_matrix(X, "X", SIZES[0], dtype)'
-    first_weight: str = "W1"
     last: int = 0  # the output layer's index (a dense network: its depth)
-    images: bool = False  # whether X is a batch of images (n, C, H, W)
-    sample_shape: str = "X.shape[1]"  # one sample's shape in train()'s batch buffers
 
     def __post_init__(self) -> None:
         if not self.forward:
@@ -105,8 +97,6 @@ class ModelContext:
                 (key, shape) for layer in self.layers
                 for key, shape in ((f"W{layer.index}", (layer.fan_in, layer.fan_out)),
                                    (f"b{layer.index}", (layer.fan_out,)))))
-        if not self.x_shape:
-            object.__setattr__(self, "x_shape", f"(n, {self.sizes[0]})")
         if not self.last:
             object.__setattr__(self, "last", len(self.layers))
 
@@ -182,11 +172,12 @@ def model_context(net: NetworkDerivation, source: str, tool: str, version: str) 
         accuracy=accuracy, layers=layers, work=tuple(work.lines), work_names=_wrapped(work.names),
         output=f"A{last.index}", loss_lines=loss_lines, loss_uses_n=n in net.output.scale.free_symbols,
         backward=backward, backward_uses_n=n in net.output.delta.free_symbols, train=train,
-        **task_words(net, accuracy), summary_table=_summary_table(net), uses_erf=_uses_erf(net),
+        **task_words(net, accuracy), summary_table=_summary_table(net), uses_erf=uses_erf(net),
+        input_shape=(spec.inputs,),
     )
 
 
-def _uses_erf(net: NetworkDerivation) -> bool:
+def uses_erf(net: NetworkDerivation) -> bool:
     """Whether any expression the module evaluates contains erf."""
     out = net.output
     printed = [out.delta, out.element_loss, *out.log_forms.values()]
@@ -203,27 +194,23 @@ def task_words(net: NetworkDerivation, accuracy: str) -> dict[str, object]:
     labels = spec.loss.targets in ("unit", "distribution")
     rows = "one-hot rows" if spec.loss.targets == "distribution" else "targets in [0, 1]"
     label_range = "0 or 1" if outputs == 1 else f"0..{outputs - 1}"
+    kind = f"{unit.rule.name} output, loss {spec.loss.name}"
     if accuracy == "argmax":
-        predict = f"The class of each sample, the argmax of {output}'s row: shape (n,), integers 0..{outputs - 1}."
-        words = f"The fraction of samples classified right: argmax of {output}'s row against that of Y's."
-    elif outputs == 1:
-        predict = f"The class of each sample, 1 where {output} > 0.5, else 0: shape (n,)."
-        words = f"The fraction of samples classified right: {output} > 0.5 against Y > 0.5."
+        task = (f"a classifier of {outputs} classes ({kind}): predict_labels gives the argmax of {output}'s row, "
+                "accuracy the fraction of samples whose argmax is Y's")
+    elif accuracy == "threshold" and outputs == 1:
+        task = (f"a classifier of 2 classes ({kind}): predict_labels gives 1 where {output} > 0.5, else 0; "
+                "accuracy the fraction of samples classified right")
+    elif accuracy == "threshold":
+        task = (f"{outputs} yes/no outputs ({kind}): predict_labels thresholds each output at 0.5, shape "
+                f"(n, {outputs}); accuracy the fraction of outputs classified right")
     else:
-        predict = f"Each output thresholded at 0.5: shape (n, {outputs}), 1 where {output} > 0.5, else 0."
-        words = f"The fraction of outputs classified right: {output} > 0.5 against Y > 0.5, entry by entry."
-    classifier = accuracy != "none"
-    score = ("The accuracy: " + words[0].lower() + words[1:] if classifier else
-             "R² of the predictions, averaged over the outputs: 1 is perfect, 0 no better than the mean.")
+        task = f"a regression ({kind}): score gives R²; predict_labels and accuracy do not apply"
     return {
-        "classifier": classifier, "metric": "val_accuracy" if classifier else "val_r2", "labels": labels,
-        "classes": classes,
-        "label_words": (f"whole numbers {label_range}, turned into one-hot rows" if outputs > 1
-                        else "0 or 1, turned into a column"),
+        "labels": labels, "classes": classes,
         "target_words": (f"shape (n, {outputs}) ({rows}) or (n,) (class labels {label_range})" if labels
                          else f"shape (n, {outputs})"),
-        "kind_words": f"{unit.rule.name} output, loss {spec.loss.name}",
-        "predict_labels_words": predict, "accuracy_words": words, "score_words": score,
+        "kind_words": kind, "task_words": "\n          ".join(textwrap.wrap(task, WIDTH - 10)),
     }
 
 

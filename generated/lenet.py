@@ -9,12 +9,15 @@ Notation  conv2d: Zl[k, f, i, j] = bl[f] + Σ_c Σ_u Σ_v Wl[f, c, u, v] A(l-1)[
           dense: Zl = A(l-1) Wl + bl;  Al = fl(Zl),  A0 = X,  dl = δl = ∂E/∂Zl,  gl = ∂E/∂Al.
           X is (n, C, H, W) and a conv2d W is (filters, C, kh, kw), as in PyTorch; inside, images are
           kept as (m, H, W, C), so that every window of a convolution is a view.
+Task      a classifier of 10 classes (softmax output, loss cross_entropy): predict_labels gives
+          the argmax of A6's row, accuracy the fraction of samples whose argmax is Y's
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -41,8 +44,27 @@ TRAIN_DEFAULTS = {
     "epsilon": 1e-08,
 }
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
-SHUFFLE_WHOLE_BYTES = 1 << 22  # train(): data up to this size is shuffled whole each epoch
-HUGE_PAGE = 1 << 21  # 2 MiB, the large page of x86-64 and arm64 Linux: train()'s arrays start on one
+INPUT_SHAPE = (1, 28, 28)  # one sample
+LABELS = True  # whether Y may be class labels 0..CLASSES - 1, shape (n,)
+CLASSES = 10
+TARGETS = "distribution"  # any | unit: in [0, 1] | distribution: rows that sum to 1
+LOSS = "cross_entropy"
+Y_SHAPES = "shape (n, 10) (one-hot rows) or (n,) (class labels 0..9)"
+TASK = "argmax"  # argmax | threshold (classifiers) | none (a regression)
+KIND = "softmax output, loss cross_entropy"
+REDUCTION = "mean"
+SUMMARY = "\n".join([
+    'Network lenet: input (1, 28, 28), 6 layers',
+    'layer  kind       activation  output        W shape         b shape  parameters',
+    '1      conv2d     relu        (16, 24, 24)  (16, 1, 5, 5)   (16,)           416',
+    '2      maxpool2d              (16, 12, 12)                                    0',
+    '3      conv2d     relu        (32, 8, 8)    (32, 16, 5, 5)  (32,)         12832',
+    '4      maxpool2d              (32, 4, 4)                                      0',
+    '5      flatten                (512,)                                          0',
+    '6      dense      softmax     (10,)         (512, 10)       (10,)          5130',
+    'total                                                                     18378',
+    'loss cross_entropy, reduction mean, dtype float64',
+])
 
 
 def init_params(seed: int = 0, dtype: type = DTYPE) -> dict[str, np.ndarray]:
@@ -272,12 +294,18 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     np.matmul(ones1, d1, out=grads["b1"])
 
 
-def _is_real(value: object) -> bool:
+FIRST_WEIGHT = next(iter(SHAPES))  # the first parameter, a weight: its dtype is the params' dtype
+SHUFFLE_WHOLE_BYTES = 1 << 22  # train(): data up to this size is shuffled whole each epoch
+HUGE_PAGE = 1 << 21  # 2 MiB, the large page of x86-64 and arm64 Linux: train()'s arrays start on one
+
+
+
+def _is_real(value: object) -> TypeGuard[int | float | np.integer | np.floating]:
     """A real number: a Python or NumPy int or float, not a bool."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
-def _is_integer(value: object) -> bool:
+def _is_integer(value: object) -> TypeGuard[int | np.integer]:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -301,7 +329,7 @@ def _as_matrix(value: object, name: str, columns: int, dtype: type, expected: st
     return _real(array, name, dtype)
 
 
-def _as_images(value: object, name: str, shape: tuple[int, int, int], dtype: type) -> np.ndarray:
+def _as_images(value: object, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
     try:
         array = np.asarray(value)
     except (ValueError, TypeError):
@@ -331,7 +359,7 @@ def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
 
 
 def _one_hot(labels: np.ndarray, name: str, dtype: type) -> np.ndarray:
-    """Class labels, shape (n,), as one-hot rows (n, 10)."""
+    """Class labels, shape (n,), as one-hot rows (n, SIZES[-1]), or for one output as a column (n, 1) of 0 and 1."""
     if labels.dtype == np.bool_:
         labels = labels.astype(np.intp)
     if not np.issubdtype(labels.dtype, np.number) or np.issubdtype(labels.dtype, np.complexfloating):
@@ -339,28 +367,35 @@ def _one_hot(labels: np.ndarray, name: str, dtype: type) -> np.ndarray:
     if labels.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one sample, got shape {labels.shape}")
     with np.errstate(invalid="ignore"):
-        valid = (labels >= 0) & (labels <= 9) & (labels == np.round(labels))
+        valid = (labels >= 0) & (labels <= CLASSES - 1) & (labels == np.round(labels))
     if not np.all(valid):
         row = int(np.argmin(valid))
-        raise ValueError(f"{name}: class labels must be whole numbers 0..9; "
+        raise ValueError(f"{name}: class labels must be whole numbers 0..{CLASSES - 1}; "
                          f"row {row} is {labels[row].item()!r}")
     labels = labels.astype(np.intp)
+    if SIZES[-1] == 1:
+        return labels.astype(dtype).reshape(-1, 1)
     Y = np.zeros((labels.shape[0], SIZES[-1]), dtype)
     Y[np.arange(labels.shape[0]), labels] = 1
     return Y
 
 
-Y_SHAPES = "shape (n, 10) (one-hot rows) or (n,) (class labels 0..9)"
+def _check_inputs(X: object, dtype: type) -> np.ndarray:
+    """X as an (n, *INPUT_SHAPE) array of the dtype, or ValueError."""
+    if len(INPUT_SHAPE) == 1:
+        return _as_matrix(X, "X", INPUT_SHAPE[0], dtype)
+    return _as_images(X, "X", INPUT_SHAPE, dtype)
 
 
-def _check_data(X: object, Y: object | None, dtype: type) -> tuple[np.ndarray, np.ndarray | None]:
-    """X as an (n, 1, 28, 28) array and Y as an (n, 10) array of the dtype, or ValueError.
+def _check_data(X: object, Y: object, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """X as an (n, *INPUT_SHAPE) array and Y as an (n, SIZES[-1]) array of the dtype, or ValueError.
 
-    Y may also be class labels, shape (n,): whole numbers 0..9, turned into one-hot rows.
+    Where LABELS, Y may also be class labels, shape (n,): whole numbers 0..CLASSES - 1.
     """
-    X = _as_images(X, "X", (1, 28, 28), dtype)
-    if Y is None:
-        return X, None
+    X = _check_inputs(X, dtype)
+    if not LABELS:
+        Y = _as_matrix(Y, "Y", SIZES[-1], dtype)
+        return X, _checked_targets(X, Y)
     try:
         labels = np.asarray(Y)
     except (ValueError, TypeError):  # ragged rows: _as_matrix says so
@@ -369,14 +404,22 @@ def _check_data(X: object, Y: object | None, dtype: type) -> tuple[np.ndarray, n
         Y = _one_hot(labels, "Y", dtype)
     else:
         Y = _as_matrix(Y if labels is None else labels, "Y", SIZES[-1], dtype, Y_SHAPES)
+    return X, _checked_targets(X, Y)
+
+
+def _checked_targets(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Y, checked against X's rows and the loss's TARGETS (any, unit: in [0, 1], distribution: rows summing to 1)."""
     if Y.shape[0] != X.shape[0]:
         raise ValueError(f"Y: expected {X.shape[0]} rows to match X, got shape {Y.shape}")
-    sums = Y.sum(axis=1)
-    if np.any(Y < 0) or not np.allclose(sums, 1, atol=1e-4):
-        row = int(np.argmax(np.abs(sums - 1) + (Y < 0).any(axis=1)))
-        raise ValueError(f"Y: cross_entropy needs rows that are one-hot or probabilities (>= 0, summing to 1); "
-                         f"row {row} is {Y[row].tolist()}")
-    return X, Y
+    if TARGETS == "unit" and (np.any(Y < 0) or np.any(Y > 1)):
+        raise ValueError(f"Y: {LOSS} needs targets in [0, 1]")
+    if TARGETS == "distribution":
+        sums = Y.sum(axis=1)
+        if np.any(Y < 0) or not np.allclose(sums, 1, atol=1e-4):
+            row = int(np.argmax(np.abs(sums - 1) + (Y < 0).any(axis=1)))
+            raise ValueError(f"Y: {LOSS} needs rows that are one-hot or probabilities (>= 0, summing to 1); "
+                             f"row {row} is {Y[row].tolist()}")
+    return Y
 
 
 def _check_params(params: object, dtype: type | None = None) -> dict[str, np.ndarray]:
@@ -391,7 +434,7 @@ def _check_params(params: object, dtype: type | None = None) -> dict[str, np.nda
     if missing or extra:
         raise ValueError(f"params: missing keys {missing}, unexpected keys {extra}")
     if dtype is None:
-        first = np.asarray(params["W1"])
+        first = np.asarray(params[FIRST_WEIGHT])
         dtype = first.dtype.type if np.issubdtype(first.dtype, np.floating) else DTYPE
     checked = {}
     for key, shape in SHAPES.items():
@@ -403,13 +446,13 @@ def _check_params(params: object, dtype: type | None = None) -> dict[str, np.nda
 
 
 def _dtype_of(params: dict[str, np.ndarray]) -> type:
-    return params["W1"].dtype.type
+    return params[FIRST_WEIGHT].dtype.type
 
 
 def forward(params: dict[str, np.ndarray], X: object) -> np.ndarray:
-    """A6, the network output, of shape (n, 10)."""
+    """The network output A of the last layer, of shape (n, SIZES[-1])."""
     params = _check_params(params)
-    X, _ = _check_data(X, None, _dtype_of(params))
+    X = _check_inputs(X, _dtype_of(params))
     return _forward(params, X, _work(X.shape[0], _dtype_of(params)))
 
 
@@ -514,28 +557,52 @@ def check_gradients(params: dict[str, np.ndarray], X: object, Y: object, h: floa
 
 
 def _labels(A: np.ndarray) -> np.ndarray:
-    return np.argmax(A, axis=1)
+    """The class of each output row: its argmax (TASK "argmax"), else each output thresholded at 0.5."""
+    if TASK == "argmax":
+        return np.argmax(A, axis=1)
+    if SIZES[-1] == 1:
+        return (A[:, 0] > 0.5).astype(np.intp)
+    return (A > 0.5).astype(np.intp)
 
 
 def _metric(A: np.ndarray, Y: np.ndarray) -> float:
-    """The fraction of samples classified right."""
-    return float(np.mean(np.argmax(A, axis=1) == np.argmax(Y, axis=1)))
+    """The validation score: for a classifier the fraction classified right (argmax against argmax,
+    or A > 0.5 against Y > 0.5 entry by entry); for a regression R² = 1 − Σ(Y − A)² / Σ(Y − mean Y)²
+    per output, averaged over the outputs, where an output whose targets are constant counts 1 if it
+    is predicted exactly, else 0 (as scikit-learn does)."""
+    if TASK == "argmax":
+        return float(np.mean(np.argmax(A, axis=1) == np.argmax(Y, axis=1)))
+    if TASK == "threshold":
+        return float(np.mean((A > 0.5) == (Y > 0.5)))
+    A, Y = A.astype(np.float64), Y.astype(np.float64)
+    residual = np.sum((Y - A) ** 2, axis=0)
+    spread = np.sum((Y - Y.mean(axis=0)) ** 2, axis=0)
+    exact = np.where(residual == 0, 1.0, 0.0)
+    return float(np.mean(np.where(spread > 0, 1 - residual / np.where(spread > 0, spread, 1), exact)))
+
+
+def _classifier_only(name: str, instead: str) -> None:
+    if TASK == "none":
+        raise ValueError(f"{name}: this network is a regression ({KIND}), not a classifier; use {instead}")
 
 
 def predict_labels(params: dict[str, np.ndarray], X: object) -> np.ndarray:
-    """The class of each sample, the argmax of A6's row: shape (n,), integers 0..9."""
+    """The class of each sample (a classifier only; the module docstring says how for this network)."""
+    _classifier_only("predict_labels", "predict")
     return _labels(forward(params, X))
 
 
 def accuracy(params: dict[str, np.ndarray], X: object, Y: object) -> float:
-    """The fraction of samples classified right: argmax of A6's row against that of Y's."""
+    """The fraction of samples classified right (a classifier only; a regression uses score for R²)."""
+    _classifier_only("accuracy", "score() for R²")
     params = _check_params(params)
     X, Y = _check_data(X, Y, _dtype_of(params))
     return _metric(_forward(params, X, _work(X.shape[0], _dtype_of(params))), Y)
 
 
 def score(params: dict[str, np.ndarray], X: object, Y: object) -> float:
-    """The accuracy: the fraction of samples classified right: argmax of A6's row against that of Y's."""
+    """The accuracy of a classifier; R² of a regression, averaged over the outputs (1 is perfect, 0 no better
+    than the mean)."""
     params = _check_params(params)
     X, Y = _check_data(X, Y, _dtype_of(params))
     return _metric(_forward(params, X, _work(X.shape[0], _dtype_of(params))), Y)
@@ -544,20 +611,6 @@ def score(params: dict[str, np.ndarray], X: object, Y: object) -> float:
 def summary() -> str:
     """The network as a table: layers, activations, shapes, parameter counts, loss, reduction, dtype."""
     return SUMMARY
-
-
-SUMMARY = "\n".join([
-    'Network lenet: input (1, 28, 28), 6 layers',
-    'layer  kind       activation  output        W shape         b shape  parameters',
-    '1      conv2d     relu        (16, 24, 24)  (16, 1, 5, 5)   (16,)           416',
-    '2      maxpool2d              (16, 12, 12)                                    0',
-    '3      conv2d     relu        (32, 8, 8)    (32, 16, 5, 5)  (32,)         12832',
-    '4      maxpool2d              (32, 4, 4)                                      0',
-    '5      flatten                (512,)                                          0',
-    '6      dense      softmax     (10,)         (512, 10)       (10,)          5130',
-    'total                                                                     18378',
-    'loss cross_entropy, reduction mean, dtype float64',
-])
 
 
 class _Pages:
@@ -580,7 +633,7 @@ class _Pages:
             raw = np.empty(size + HUGE_PAGE, np.uint8)
             start = -raw.ctypes.data % HUGE_PAGE
             self.block, self.used = raw[start:start + size], 0
-        array = self.block[self.used:self.used + nbytes].view(dtype).reshape(shape)
+        array: np.ndarray = self.block[self.used:self.used + nbytes].view(dtype).reshape(shape)
         self.used += -(-nbytes // 64) * 64
         return array
 
@@ -617,7 +670,7 @@ def _report(epoch: int, epochs: int, history: dict[str, list[float]], seconds: f
     print("  ".join([*words, f"{seconds:.1f} s"]), flush=True)
 
 
-METRIC = "val_accuracy"  # history's key for the validation score
+METRIC = "val_accuracy" if TASK != "none" else "val_r2"  # history's key for the validation score
 REPORT_SECONDS = 1.0  # train(verbose=True) prints at most one line per this many seconds
 
 
@@ -646,8 +699,8 @@ def train(
 
     gd takes one step per epoch on all of X; sgd, momentum and adam take one step per
     minibatch of a seeded shuffle. history["loss"][e] is E of epoch e summed over its batches
-    as each was seen before its step (weighted by batch size, so it is a mean over samples);
-    with validation=(Xv, Yv) it also holds "val_loss" and "val_accuracy" after each epoch.
+    as each was seen before its step (with REDUCTION "mean" weighted by batch size, so it is a mean over
+    samples); with validation=(Xv, Yv) it also holds "val_loss" and METRIC after each epoch.
     callback(epoch, loss) is called after each epoch; if it returns False, training stops there.
     patience=p (with validation) stops once the validation loss has not improved for p epochs,
     and the params returned are those of the epoch with the lowest validation loss.
@@ -703,7 +756,7 @@ def train(
     spare = memory.empty(flat.shape, dtype) if optimizer == "adam" else flat[:0]
     best = np.empty_like(flat) if patience is not None else flat[:0]  # the params of the best epoch so far
     best_loss, best_epoch = np.inf, -1
-    # gd, sgd and momentum fold η into δ6, so grads hold η ∂E/∂w and the step is one pass.
+    # gd, sgd and momentum fold η into the output layer's δ, so grads hold η ∂E/∂w and the step is one pass.
     scale = 1.0 if optimizer == "adam" else float(learning_rate)
     # Data that fits in cache is shuffled whole once per epoch; larger data is gathered batch
     # by batch into a buffer that stays in cache. Both visit the same samples in the same order.
@@ -738,7 +791,10 @@ def train(
                     X.take(order[start:stop], axis=0, out=Xb, mode="clip")
                     Y.take(order[start:stop], axis=0, out=Yb, mode="clip")
                 _forward(weights, Xb, work)
-                total += _loss(work, Yb) * ((stop - start) / n)
+                if REDUCTION == "mean":
+                    total += _loss(work, Yb) * ((stop - start) / n)
+                else:
+                    total += _loss(work, Yb)
                 _backward(weights, Xb, Yb, work, grads, scale)
                 step += 1
                 if optimizer == "momentum":
@@ -805,20 +861,21 @@ def _npz(path: object) -> str:
 
 def save(params: dict[str, np.ndarray], path: str) -> None:
     """Write params to an .npz file (path, with .npz added if it lacks it); exact round trip with load."""
-    np.savez(_npz(path), **_check_params(params))
+    checked: dict[str, Any] = _check_params(params)
+    np.savez(_npz(path), **checked)
 
 
-class _Malformed(ValueError):
+class _MalformedFileError(ValueError):
     """load(): a file that is not a parameter file of this network (the message says why)."""
 
 
 STORED, DEFLATED = 0, 8  # the zip compression methods np.savez and np.savez_compressed write
 
 
-def _member_header(archive: object, info: object) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+def _member_header(archive: Any, info: Any) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     """(shape, fortran_order, dtype, header bytes) from the .npy header of a zip member, reading no data."""
     if info.flag_bits & 0x1 or info.compress_type not in (STORED, DEFLATED):
-        raise _Malformed(f"{info.filename}: encrypted or compressed in a way np.savez never writes")
+        raise _MalformedFileError(f"{info.filename}: encrypted or compressed in a way np.savez never writes")
     with archive.open(info) as stream:
         version = np.lib.format.read_magic(stream)
         if version == (1, 0):
@@ -826,20 +883,20 @@ def _member_header(archive: object, info: object) -> tuple[tuple[int, ...], bool
         elif version == (2, 0):
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
-            raise _Malformed(f"{info.filename}: .npy format version {version} is not one np.savez writes")
+            raise _MalformedFileError(f"{info.filename}: .npy format version {version} is not one np.savez writes")
         return shape, fortran, dtype, stream.tell()
 
 
-def _read_members(handle: object) -> dict[str, np.ndarray]:
+def _read_members(handle: Any) -> dict[str, np.ndarray]:
     """The arrays of a parameter file, each checked from its header before its data is read."""
     size = handle.seek(0, 2)
     entries = sum(int(np.prod(shape)) for shape in SHAPES.values())
     limit = 8 * entries + 4096 * len(SHAPES) + 65536  # float64 data, and room for zip and .npy headers
     if size > limit:
-        raise _Malformed(f"{size} bytes, more than a parameter file of this network holds ({limit})")
+        raise _MalformedFileError(f"{size} bytes, more than a parameter file of this network holds ({limit})")
     handle.seek(0)
     if handle.read(4) != b"PK\x03\x04":
-        raise _Malformed("not an .npz archive (a zip file, as np.savez writes)")
+        raise _MalformedFileError("not an .npz archive (a zip file, as np.savez writes)")
     handle.seek(0)
     expected = {f"{key}.npy": key for key in SHAPES}
     with np.load(handle, allow_pickle=False) as data:  # reads the zip directory only
@@ -849,19 +906,19 @@ def _read_members(handle: object) -> dict[str, np.ndarray]:
         missing = [key for name, key in expected.items() if name not in names]
         extra = [name[:-4] if name.endswith(".npy") else name for name in names if name not in expected]
         if missing or extra or len(set(names)) != len(names):
-            raise _Malformed(f"does not fit network {NAME} {SIZES}: params: missing keys {missing}, "
+            raise _MalformedFileError(f"does not fit network {NAME} {SIZES}: params: missing keys {missing}, "
                              f"unexpected keys {extra}" + ("" if len(set(names)) == len(names) else ", repeated keys"))
         headers = [(info, *_member_header(archive, info)) for info in members]
         for info, shape, _, dtype, start in headers:
             key = expected[info.filename]
             if shape != SHAPES[key]:
-                raise _Malformed(f"does not fit network {NAME} {SIZES}: params[{key!r}]: expected shape "
+                raise _MalformedFileError(f"does not fit network {NAME} {SIZES}: params[{key!r}]: expected shape "
                                  f"{SHAPES[key]}, got {shape}")
             if dtype.kind != "f" or dtype.itemsize not in (4, 8):
-                raise _Malformed(f"does not fit network {NAME} {SIZES}: params[{key!r}]: expected float32 or "
+                raise _MalformedFileError(f"does not fit network {NAME} {SIZES}: params[{key!r}]: expected float32 or "
                                  f"float64 values, got dtype {dtype}")
             if info.file_size != start + dtype.itemsize * int(np.prod(shape)):
-                raise _Malformed(f"{info.filename}: {info.file_size} bytes, but its header declares "
+                raise _MalformedFileError(f"{info.filename}: {info.file_size} bytes, but its header declares "
                                  f"{start + dtype.itemsize * int(np.prod(shape))}")
         params = {}
         for info, shape, fortran, dtype, start in headers:
@@ -869,7 +926,7 @@ def _read_members(handle: object) -> dict[str, np.ndarray]:
                 stream.read(start)
                 raw = stream.read(info.file_size - start)  # to the member's end, where zipfile checks the CRC
             if len(raw) != info.file_size - start:
-                raise _Malformed(f"{info.filename}: truncated")
+                raise _MalformedFileError(f"{info.filename}: truncated")
             array = np.frombuffer(raw, dtype).reshape(shape, order="F" if fortran else "C")
             params[expected[info.filename]] = np.array(array, order="C")  # writable, contiguous
     return params
@@ -885,16 +942,16 @@ def load(path: str) -> dict[str, np.ndarray]:
     """
     path = str(path)
     try:
-        handle = open(path, "rb")  # noqa: SIM115 (closed below)
+        handle = open(path, "rb")
     except FileNotFoundError:
         if path.endswith(".npz"):
             raise
         path = _npz(path)
-        handle = open(path, "rb")  # noqa: SIM115
+        handle = open(path, "rb")
     try:
         with handle:
             params = _read_members(handle)
-    except _Malformed as error:
+    except _MalformedFileError as error:
         reason = str(error)
         if not reason.startswith("does not fit"):
             reason = f"not a parameter file written by save ({reason})"
