@@ -39,7 +39,12 @@ TRAIN_DEFAULTS = {
     "beta2": 0.999,
     "epsilon": 1e-08,
 }
-OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
+SETTINGS = {  # the optimizers' settings: train()'s keywords, and their bounds
+    "momentum": "fraction",
+    "beta1": "fraction",
+    "beta2": "fraction",
+    "epsilon": "positive",
+}
 INPUT_SHAPE = (2,)  # one sample
 LABELS = True  # whether Y may be class labels 0..CLASSES - 1, shape (n,)
 CLASSES = 2
@@ -51,10 +56,10 @@ KIND = "sigmoid output, loss bce"
 REDUCTION = "mean"
 SUMMARY = "\n".join([
     'Network swish: 2 inputs, 2 layers',
-    'layer  activation       units  W shape  b shape  parameters',
-    '1      z/(1 + exp(-z))      8  (2, 8)   (8,)             24',
-    '2      sigmoid              1  (8, 1)   (1,)              9',
-    'total                                                    33',
+    'layer  kind   activation       output  W shape  b shape  parameters',
+    '1      dense  z/(1 + exp(-z))  (8,)    (2, 8)   (8,)             24',
+    '2      dense  sigmoid          (1,)    (8, 1)   (1,)              9',
+    'total                                                            33',
     'loss bce, reduction mean, dtype float64',
 ])
 
@@ -171,6 +176,104 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     np.add.reduce(d1, axis=0, out=grads["b1"])
     # ∂E/∂W1 = Xᵀ δ1   (∂Z1/∂W1 = X)
     np.matmul(X.T, d1, out=grads["W1"])
+
+
+def _update_gd(theta: np.ndarray, g: np.ndarray, state: tuple[np.ndarray, ...],
+               scratch: tuple[np.ndarray, ...], t: int, eta: float, mu: float, beta1: float, beta2: float,
+               epsilon: float) -> None:
+    """gd: θ ← θ − η G (G = ∂E_B/∂θ; g holds η G, the learning rate riding on the output layer's δ)"""
+    theta -= g
+
+
+def _update_sgd(theta: np.ndarray, g: np.ndarray, state: tuple[np.ndarray, ...],
+                scratch: tuple[np.ndarray, ...], t: int, eta: float, mu: float, beta1: float, beta2: float,
+                epsilon: float) -> None:
+    """sgd: θ ← θ − η G (G = ∂E_B/∂θ; g holds η G, the learning rate riding on the output layer's δ)"""
+    theta -= g
+
+
+def _update_momentum(theta: np.ndarray, g: np.ndarray, state: tuple[np.ndarray, ...],
+                     scratch: tuple[np.ndarray, ...], t: int, eta: float, mu: float, beta1: float,
+                     beta2: float, epsilon: float) -> None:
+    """momentum: V ← μ V − η G,  θ ← V + θ (G = ∂E_B/∂θ; g holds η G, the learning rate riding on the output
+    layer's δ)"""
+    (V,) = state
+    V *= mu
+    V -= g
+    theta += V
+
+
+def _update_adam(theta: np.ndarray, g: np.ndarray, state: tuple[np.ndarray, ...],
+                 scratch: tuple[np.ndarray, ...], t: int, eta: float, mu: float, beta1: float, beta2: float,
+                 epsilon: float) -> None:
+    """adam: M ← β₁ M + (1 − β₁) G,  V ← β₂ V + (1 − β₂) (G ⊙ G),  θ ← θ − η (M̂/(√V̂ + ε)) with M̂ = M/(1 −
+    β₁ᵗ), V̂ = V/(1 − β₂ᵗ) (G = ∂E_B/∂θ is g)"""
+    (M, V) = state
+    (T, T_2) = scratch
+    root = np.sqrt(1 - beta2**t)
+    M *= beta1
+    np.multiply(g, 1 - beta1, out=T)
+    M += T
+    V *= beta2
+    np.square(g, out=T)
+    T *= 1 - beta2
+    V += T
+    np.multiply(M, eta*root/(1 - beta1**t), out=T)
+    np.sqrt(V, out=T_2)
+    T_2 += epsilon*root
+    T /= T_2
+    theta -= T
+
+
+# Each optimizer: its update (printed from its rule), the buffers of the parameters' size it keeps
+# (state) and uses (scratch), whether its g holds η ∂E/∂θ, and whether it steps per minibatch.
+OPTIMIZERS = {
+    "gd": {"update": _update_gd, "state": 0, "scratch": 0, "scaled": True, "minibatch": False},
+    "sgd": {"update": _update_sgd, "state": 0, "scratch": 0, "scaled": True, "minibatch": True},
+    "momentum": {"update": _update_momentum, "state": 1, "scratch": 0, "scaled": True, "minibatch": True},
+    "adam": {"update": _update_adam, "state": 2, "scratch": 2, "scaled": False, "minibatch": True},
+}
+
+
+def train(
+    X: object,
+    Y: object,
+    params: dict[str, np.ndarray] | None = None,
+    *,
+    optimizer: str = TRAIN_DEFAULTS["optimizer"],
+    learning_rate: float = TRAIN_DEFAULTS["learning_rate"],
+    epochs: int = TRAIN_DEFAULTS["epochs"],
+    batch_size: int = TRAIN_DEFAULTS["batch_size"],
+    seed: int = TRAIN_DEFAULTS["seed"],
+    momentum: float = TRAIN_DEFAULTS["momentum"],
+    beta1: float = TRAIN_DEFAULTS["beta1"],
+    beta2: float = TRAIN_DEFAULTS["beta2"],
+    epsilon: float = TRAIN_DEFAULTS["epsilon"],
+    dtype: type | None = None,
+    validation: tuple[object, object] | None = None,
+    callback: Callable[[int, float], object] | None = None,
+    patience: int | None = None,
+    verbose: bool = False,
+    history: dict[str, list[float]] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
+    """Train and return (params, history).
+
+    One step per epoch on all of X with gd; one per minibatch of a seeded shuffle with sgd,
+    momentum, adam.
+    history["loss"][e] is E of epoch e summed over its batches as each was seen before its step
+    (weighted by batch size, so it is a mean over samples); with validation=(Xv, Yv) it also
+    holds "val_loss" and "val_accuracy" after each epoch.
+    callback(epoch, loss) is called after each epoch; if it returns False, training stops there.
+    patience=p (with validation) stops once the validation loss has not improved for p epochs,
+    and the params returned are those of the epoch with the lowest validation loss.
+    verbose=True prints a progress line after an epoch, at most one per second, and the last.
+    history: a dict to record into (and return), so that a callback can read the epoch's numbers.
+    The input params are not modified. Every array keeps the dtype (params' dtype, or dtype, or
+    DTYPE): X and Y are converted once.
+    """
+    settings = {"momentum": momentum, "beta1": beta1, "beta2": beta2, "epsilon": epsilon}
+    return _train(X, Y, params, optimizer, learning_rate, epochs, batch_size, seed, settings, dtype, validation,
+                  callback, patience, verbose, history)
 
 
 FIRST_WEIGHT = next(iter(SHAPES))  # the first parameter, a weight: its dtype is the params' dtype
@@ -553,48 +656,18 @@ METRIC = "val_accuracy" if TASK != "none" else "val_r2"  # history's key for the
 REPORT_SECONDS = 1.0  # train(verbose=True) prints at most one line per this many seconds
 
 
-def train(
-    X: object,
-    Y: object,
-    params: dict[str, np.ndarray] | None = None,
-    *,
-    optimizer: str = TRAIN_DEFAULTS["optimizer"],
-    learning_rate: float = TRAIN_DEFAULTS["learning_rate"],
-    epochs: int = TRAIN_DEFAULTS["epochs"],
-    batch_size: int = TRAIN_DEFAULTS["batch_size"],
-    seed: int = TRAIN_DEFAULTS["seed"],
-    momentum: float = TRAIN_DEFAULTS["momentum"],
-    beta1: float = TRAIN_DEFAULTS["beta1"],
-    beta2: float = TRAIN_DEFAULTS["beta2"],
-    epsilon: float = TRAIN_DEFAULTS["epsilon"],
-    dtype: type | None = None,
-    validation: tuple[object, object] | None = None,
-    callback: Callable[[int, float], object] | None = None,
-    patience: int | None = None,
-    verbose: bool = False,
-    history: dict[str, list[float]] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
-    """Train and return (params, history).
-
-    gd takes one step per epoch on all of X; sgd, momentum and adam take one step per
-    minibatch of a seeded shuffle. history["loss"][e] is E of epoch e summed over its batches
-    as each was seen before its step (with REDUCTION "mean" weighted by batch size, so it is a mean over
-    samples); with validation=(Xv, Yv) it also holds "val_loss" and METRIC after each epoch.
-    callback(epoch, loss) is called after each epoch; if it returns False, training stops there.
-    patience=p (with validation) stops once the validation loss has not improved for p epochs,
-    and the params returned are those of the epoch with the lowest validation loss.
-    verbose=True prints a progress line after an epoch, at most one per second, and the last.
-    history: a dict to record into (and return), so that a callback can read the epoch's numbers.
-    The input params are not modified. Every array keeps the dtype (params' dtype, or dtype, or
-    DTYPE): X and Y are converted once.
-    """
+def _train(X: object, Y: object, params: dict[str, np.ndarray] | None, optimizer: str, learning_rate: float,
+           epochs: int, batch_size: int, seed: int, settings: dict[str, float], dtype: type | None,
+           validation: tuple[object, object] | None, callback: Callable[[int, float], object] | None,
+           patience: int | None, verbose: bool, history: dict[str, list[float]] | None,
+           ) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
+    """train(): each argument checked, then the epochs; ``settings`` the optimizers' settings by keyword."""
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    for name, value in (("learning_rate", learning_rate), ("epsilon", epsilon)):
-        if not (_is_real(value) and np.isfinite(value) and value > 0):
+    for name, value in (("learning_rate", learning_rate), *settings.items()):
+        if SETTINGS.get(name, "positive") == "positive" and not (_is_real(value) and np.isfinite(value) and value > 0):
             raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
-    for name, value in (("momentum", momentum), ("beta1", beta1), ("beta2", beta2)):
-        if not (_is_real(value) and 0 <= value < 1):
+        if SETTINGS.get(name) == "fraction" and not (_is_real(value) and 0 <= value < 1):
             raise ValueError(f"{name}: expected a number in [0, 1), got {value!r}")
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if not _is_integer(value) or value < 1:
@@ -608,7 +681,9 @@ def train(
         raise ValueError(f"history: expected a dict to record into, got {type(history).__name__}")
     if dtype is not None and not (isinstance(dtype, type) and issubclass(dtype, np.floating)):
         raise ValueError(f"dtype: expected a NumPy float type such as np.float32, got {dtype!r}")
-    learning_rate, epsilon, momentum, beta1, beta2 = map(float, (learning_rate, epsilon, momentum, beta1, beta2))
+    rule = OPTIMIZERS[optimizer]
+    learning_rate = float(learning_rate)
+    values = (learning_rate, *(float(value) for value in settings.values()))  # the update's settings, in order
     epochs = int(epochs)
     if params is None:
         dtype = dtype or DTYPE
@@ -626,21 +701,23 @@ def train(
             raise ValueError(message if message.startswith("validation:") else f"validation: {message}") from None
         validation_work = _work(Xv.shape[0], dtype)
     n = X.shape[0]
-    size = n if optimizer == "gd" else min(int(batch_size), n)
+    minibatch = rule["minibatch"]
+    size = min(int(batch_size), n) if minibatch else n
     memory = _Pages()
     flat, weights = _layout(params, dtype, memory)
     gflat, grads = _layout(params, dtype, memory)
-    velocity = memory.zeros(flat.shape, dtype) if optimizer in ("momentum", "adam") else flat[:0]
-    second = memory.zeros(flat.shape, dtype) if optimizer == "adam" else flat[:0]
-    spare = memory.empty(flat.shape, dtype) if optimizer == "adam" else flat[:0]
+    state = tuple(memory.zeros(flat.shape, dtype) for _ in range(rule["state"]))
+    scratch = tuple(memory.empty(flat.shape, dtype) for _ in range(rule["scratch"]))
+    update = rule["update"]
     best = np.empty_like(flat) if patience is not None else flat[:0]  # the params of the best epoch so far
     best_loss, best_epoch = np.inf, -1
-    # gd, sgd and momentum fold η into the output layer's δ, so grads hold η ∂E/∂w and the step is one pass.
-    scale = 1.0 if optimizer == "adam" else float(learning_rate)
+    # An optimizer whose step depends on the gradient only through η ∂E/∂w has η folded into the output
+    # layer's δ: grads hold η ∂E/∂w, and gd's step is one pass.
+    scale = learning_rate if rule["scaled"] else 1.0
     # Data that fits in cache is shuffled whole once per epoch; larger data is gathered batch
     # by batch into a buffer that stays in cache. Both visit the same samples in the same order.
-    whole = optimizer == "gd" or X.nbytes + Y.nbytes <= SHUFFLE_WHOLE_BYTES
-    Xs, Ys = (np.empty_like(X), np.empty_like(Y)) if whole and optimizer != "gd" else (X, Y)
+    whole = not minibatch or X.nbytes + Y.nbytes <= SHUFFLE_WHOLE_BYTES
+    Xs, Ys = (np.empty_like(X), np.empty_like(Y)) if whole and minibatch else (X, Y)
     sizes = {size, n % size or size}  # every batch is full but perhaps the last
     works = {m: _work(m, dtype, memory) for m in sizes}
     gathered = {} if whole else {m: (memory.empty((m, *X.shape[1:]), dtype), memory.empty((m, Y.shape[1]), dtype))
@@ -654,7 +731,7 @@ def train(
     started = reported = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(epochs):
-            if optimizer != "gd":
+            if minibatch:
                 order = rng.permutation(n)
                 if whole:  # mode="clip": order is a permutation, and NumPy then writes out= directly
                     X.take(order, axis=0, out=Xs, mode="clip")
@@ -676,31 +753,7 @@ def train(
                     total += _loss(work, Yb)
                 _backward(weights, Xb, Yb, work, grads, scale)
                 step += 1
-                if optimizer == "momentum":
-                    # v ← μ v − η ∂E/∂w,  w ← w + v   (gflat holds η ∂E/∂w)
-                    velocity *= momentum
-                    velocity -= gflat
-                    flat += velocity
-                elif optimizer == "adam":
-                    # m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²,
-                    # w ← w − η m̂ / (√v̂ + ε) with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t)
-                    velocity *= beta1
-                    np.multiply(gflat, 1 - beta1, out=spare)
-                    velocity += spare
-                    second *= beta2
-                    np.square(gflat, out=spare)
-                    spare *= 1 - beta2
-                    second += spare
-                    # root = √(1 − β2^t), so that m̂ / (√v̂ + ε) = m / (√v + ε root) · root / (1 − β1^t)
-                    root = (1 - beta2**step) ** 0.5
-                    np.sqrt(second, out=spare)
-                    spare += epsilon * root
-                    np.divide(velocity, spare, out=spare)
-                    spare *= learning_rate * root / (1 - beta1**step)
-                    flat -= spare
-                else:
-                    # w ← w − η ∂E/∂w   (gflat holds η ∂E/∂w)
-                    flat -= gflat
+                update(flat, gflat, state, scratch, step, *values)
             if not np.isfinite(total) or not np.all(np.isfinite(flat)):
                 raise FloatingPointError(
                     f"training diverged: the loss became {total} at epoch {epoch + 1}; "
