@@ -32,7 +32,7 @@ import sympy as sp
 from derive import naming, optimizers
 from derive.network import LayerDerivation, NetworkDerivation
 from derive.optimizers import OPTIMIZERS
-from derive.stable import RowSum
+from derive.stable import NAMED, RowSum
 
 ROWS = 4
 H = mpmath.mpf("1e-4")
@@ -48,10 +48,9 @@ def _step_function(u: object, at_zero: object = 0.5) -> object:
     return mpmath.mpf(1) if u > 0 else mpmath.mpf(0) if u < 0 else mpmath.mpf(at_zero)
 
 
-_MPMATH = [{"Sigmoid": lambda u: 1 / (1 + mpmath.exp(-u)), "Softplus": lambda u: mpmath.log(1 + mpmath.exp(u)),
-            "Log1p": mpmath.log1p, "Expm1": mpmath.expm1, "Heaviside": _step_function}, "mpmath"]
-_NUMPY = [{"Sigmoid": lambda u: 0.5 + 0.5 * np.tanh(0.5 * u), "Softplus": lambda u: np.logaddexp(0, u),
-           "Log1p": np.log1p, "Expm1": np.expm1, "RowSum": lambda u: np.sum(u, axis=1, keepdims=True)}, "numpy"]
+_MPMATH = [{**{function.__name__: function.mpmath for function in NAMED if function is not RowSum},
+            "Heaviside": _step_function}, "mpmath"]
+_NUMPY = [{function.__name__: function.float64 for function in NAMED}, "numpy"]
 _EXACT: contextvars.ContextVar[bool] = contextvars.ContextVar("exact", default=True)
 
 
