@@ -95,6 +95,7 @@ class ModelContext:
     updates: tuple[UpdateCode, ...]  # each optimizer's update function
     settings: tuple[tuple[str, str, str], ...]  # each optimizer setting: train()'s keyword, its code name, bounds
     schedule_words: str  # train()'s docstring: which optimizers step per epoch, which per minibatch
+    scaled_names: str  # the optimizers whose step takes the gradient only as η ∂E/∂w, in words
     uses_erf: bool = False  # whether the module needs its own erf (codegen/erf.py)
 
 
@@ -172,7 +173,13 @@ def model_context(net: NetworkDerivation, source: str, tool: str, version: str) 
         headline=_headline(net), notation=_notation(net), last=last.index, uses_erf=uses_erf(net),
         updates=optimizers.updates(), settings=optimizers.settings(),
         schedule_words=_schedule_words(),
+        scaled_names=_listed([rule.name for rule in OPTIMIZERS.values() if rule.folds_rate]),
     )
+
+
+def _listed(names: list[str]) -> str:
+    """a, b and c."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _schedule_words() -> str:

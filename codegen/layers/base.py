@@ -106,11 +106,6 @@ def _row_maximum(work: Work, l: int, columns: int) -> list[str]:
     return [f"np.copyto(Z{l}t, Z{l}.T)", f"np.maximum.reduce(Z{l}t, axis=0, out=Zmax[:, 0])"]
 
 
-def reads_input(layer: LayerDerivation) -> bool:
-    """The default: a first layer reads X from A0 (images) or from X itself (flat)."""
-    return False
-
-
 def strided(sh: int, sw: int) -> str:
     """The slice that keeps every s-th window (nothing for stride 1)."""
     return "" if (sh, sw) == (1, 1) else f"[:, ::{sh}, ::{sw}]"

@@ -3,22 +3,9 @@
 
 from __future__ import annotations
 
-from codegen.layers.base import activation_lines, gradient_of, output_of, reads_input, step
+from codegen.layers.base import activation_lines, gradient_of, output_of, step
 from codegen.model import Line, Work
 from derive.network import LayerDerivation, NetworkDerivation
-
-__all__ = [
-    "formula",
-    "forward",
-    "gradient",
-    "input_gradient",
-    "layout",
-    "output",
-    "parameters",
-    "reads_input",
-    "rows",
-    "words",
-]
 
 
 def rows(layer: LayerDerivation) -> str:

@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-from codegen.layers.base import gradient_of, output_of, reads_input, step
+from codegen.layers.base import gradient_of, output_of, step
 from codegen.model import Line, Work
 from derive.network import LayerDerivation, NetworkDerivation
-
-__all__ = [
-    "formula",
-    "forward",
-    "gradient",
-    "input_gradient",
-    "layout",
-    "output",
-    "parameters",
-    "reads_input",
-    "words",
-]
-
-
-def output(layer: LayerDerivation) -> str:
-    return f"A{layer.index}"
-
-
-def gradient(layer: LayerDerivation) -> str:
-    return f"g{layer.index}"
 
 
 def formula(net: NetworkDerivation) -> str:
     return "flatten: Al[k, (c·H + i)·W + j] = A(l-1)[k, c, i, j]"
 
 
-def layout(net: NetworkDerivation) -> str:
-    return ""
-
 
 def words(layer: LayerDerivation) -> str:
     return "[flatten]"
 
-
-def parameters(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:
-    return []
 
 
 def forward(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:

@@ -8,46 +8,20 @@ the offset of each window's first maximum (PyTorch's choice at a tie), by a runn
 
 from __future__ import annotations
 
-from codegen.layers.base import gradient_of, offset_slice, output_of, reads_input, step, strided
+from codegen.layers.base import gradient_of, offset_slice, output_of, step, strided
 from codegen.model import Line, Work
 from derive.network import LayerDerivation, NetworkDerivation
-
-__all__ = [
-    "formula",
-    "forward",
-    "gradient",
-    "input_gradient",
-    "layout",
-    "output",
-    "parameters",
-    "reads_input",
-    "words",
-]
-
-
-def output(layer: LayerDerivation) -> str:
-    return f"A{layer.index}"
-
-
-def gradient(layer: LayerDerivation) -> str:
-    return f"g{layer.index}"
 
 
 def formula(net: NetworkDerivation) -> str:
     return "pooling: Al[k, c, i, j] = max or mean of A(l-1)[k, c, s·i + u, s·j + v] over the window (u, v)"
 
 
-def layout(net: NetworkDerivation) -> str:
-    return ""
-
 
 def words(layer: LayerDerivation) -> str:
     s = layer.settings
     return f"[{layer.kind.name} {s.pool[0]}x{s.pool[1]} stride {s.stride[0]},{s.stride[1]}]"  # type: ignore[attr-defined]
 
-
-def parameters(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:
-    return []
 
 
 def input_gradient(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:

@@ -45,6 +45,24 @@ class Settings:
     """
 
 
+class Stage:
+    """A kind's module of one stage: its functions, and for a function it does not define the stage package's
+    default (``DEFAULTS`` of ``derive/story/layers/__init__.py``, ``codegen/layers/__init__.py``): a kind
+    without parameters writes no parameter rows, say."""
+
+    def __init__(self, module: str, package: str) -> None:
+        self.module: ModuleType = importlib.import_module(module)
+        self.defaults: dict[str, Any] = importlib.import_module(package).DEFAULTS
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.module, name, None)
+        if found is not None:
+            return found
+        if name in self.defaults:
+            return self.defaults[name]
+        raise AttributeError(f"{self.module.__name__} has no {name} and its stage no default for it")
+
+
 class LayerKind:
     """A kind of layer. Subclasses set the class attributes and override what applies to them."""
 
@@ -107,13 +125,13 @@ class LayerKind:
 
     # -- its other stages ----------------------------------------------------------------------
 
-    def story(self) -> ModuleType:
+    def story(self) -> Stage:
         """Its document stage, ``derive/story/layers/<stage>.py``."""
-        return importlib.import_module(self.story_module or f"derive.story.layers.{self.stage}")
+        return Stage(self.story_module or f"derive.story.layers.{self.stage}", "derive.story.layers")
 
-    def code(self) -> ModuleType:
+    def code(self) -> Stage:
         """Its code stage, ``codegen/layers/<stage>.py``."""
-        return importlib.import_module(self.code_module or f"codegen.layers.{self.stage}")
+        return Stage(self.code_module or f"codegen.layers.{self.stage}", "codegen.layers")
 
     def __repr__(self) -> str:
         return f"<layer kind {self.name}>"

@@ -40,9 +40,6 @@ def sections(net: NetworkDerivation, cast: Cast, kind: LayerKind) -> list[Sectio
     return [Section("gain", say("The gain layer"), blocks)]
 
 
-def parameter_rows(net: NetworkDerivation, layer: LayerDerivation, cast: Cast) -> list[Row]:
-    return []
-
 
 def input_gradient(net: NetworkDerivation, layer: LayerDerivation) -> sp.Basic:
     return sp.Float(layer.settings.factor, 6) * Partial(naming.E, naming.A(layer.index))
@@ -60,10 +57,3 @@ def graph(net: NetworkDerivation, cast: Cast, worked: WorkedExample, layer: Laye
 def worked_forward(net: NetworkDerivation, cast: Cast, worked: WorkedExample, layer: LayerDerivation) -> list[Row]:
     return [row(naming.A(layer.index), Call(GAIN, naming.A(layer.index - 1)), numbers(worked.A[layer.index]))]
 
-
-def worked_parameters(net: NetworkDerivation, worked: WorkedExample, layer: LayerDerivation) -> list[Row]:
-    return []
-
-
-def entry_label(key: str, index: tuple[int, ...]) -> sp.Basic:
-    raise KeyError(key)

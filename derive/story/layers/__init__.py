@@ -15,4 +15,28 @@ found through the kind (:meth:`derive.layers.LayerKind.story`). Each module prov
 
 The sections that walk the whole network (notation, network, chain rule, graph, backpropagation,
 worked example) are written once, in :mod:`derive.story`, and ask each layer's kind for these.
+``DEFAULTS`` is what a module that does not define a function gets: a kind without parameters has no
+parameter rows and no parameter entries; a kind with nothing to add to the notation table adds nothing.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _no_entries(key: str, index: tuple[int, ...]) -> Any:
+    raise KeyError(f"{key}: this layer has no parameters")
+
+
+def _no_notation(net: Any, cast: Any, kind: Any) -> Any:
+    from derive.story.layers.base import Notes
+
+    return Notes()
+
+
+DEFAULTS: dict[str, Any] = {
+    "notation": _no_notation,
+    "parameter_rows": lambda net, layer, cast: [],
+    "worked_parameters": lambda net, worked, layer: [],
+    "entry_label": _no_entries,
+}

@@ -9,7 +9,7 @@ import numpy as np
 import sympy as sp
 
 from derive import naming
-from derive.notation import Array, FunctionName, Partial, Value
+from derive.notation import Array, FunctionName, Partial, Shape, Value
 from derive.steps import Edge, Paragraph
 
 LABEL_OPS = 6  # an edge label shows a local derivative of at most this many operations
@@ -30,6 +30,16 @@ class Notes:
     arrays: list[Entry] = field(default_factory=list)
     operations: list[Entry] = field(default_factory=list)
     blocks: list[Entry] = field(default_factory=list)
+
+
+def pair_of(pair: tuple[int, int]) -> Shape:
+    """A window's size, stride or padding: kh × kw."""
+    return Shape(sp.Integer(pair[0]), sp.Integer(pair[1]))
+
+
+def volume_of(shape: tuple[int, ...]) -> Shape:
+    """An image's shape: C × H × W."""
+    return Shape(Shape(sp.Integer(shape[0]), sp.Integer(shape[1])), sp.Integer(shape[2]))
 
 
 def numbers(values: np.ndarray, digits: int = 4) -> Array:

@@ -39,7 +39,7 @@ from derive.network import LayerDerivation, NetworkDerivation
 from derive.notation import Call, FunctionName, InRange, Listing, Partial, Shape
 from derive.steps import Block, Graph, Node, Paragraph, Row, Section, display, row, say
 from derive.story.cast import Cast
-from derive.story.layers.base import PLUS, Notes, edge, numbers, short
+from derive.story.layers.base import PLUS, Notes, edge, numbers, pair_of, short, volume_of
 from derive.worked import WorkedExample
 
 A_prev, W, b, Z, delta = (naming.GENERIC[role] for role in ("A_prev", "W", "b", "Z", "delta"))
@@ -110,20 +110,12 @@ def notation(net: NetworkDerivation, cast: Cast, kind: LayerKind) -> Notes:
     )
 
 
-def _size(pair: tuple[int, int]) -> Shape:
-    return Shape(sp.Integer(pair[0]), sp.Integer(pair[1]))
-
-
-def _volume(shape: tuple[int, ...]) -> sp.Expr:
-    return Shape(Shape(sp.Integer(shape[0]), sp.Integer(shape[1])), sp.Integer(shape[2]))
-
-
 def describe(layer: LayerDerivation, cast: Cast) -> Paragraph:
     settings = layer.settings
     return say(_("Layer {l}: a convolution with {F} filters of {size}, stride {s} and padding {p}, then {f}; its "
                  "output is {out} per sample."), l=sp.Integer(layer.index), F=sp.Integer(settings.filters),  # type: ignore[attr-defined]
-               size=_size(settings.kernel), s=_size(settings.stride), p=_size(settings.padding),  # type: ignore[attr-defined]
-               f=cast.layer(layer), out=_volume(layer.out_shape))
+               size=pair_of(settings.kernel), s=pair_of(settings.stride), p=pair_of(settings.padding),  # type: ignore[attr-defined]
+               f=cast.layer(layer), out=volume_of(layer.out_shape))
 
 
 def forward_rows(layer: LayerDerivation, cast: Cast) -> list[Row]:

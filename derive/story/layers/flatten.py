@@ -8,10 +8,10 @@ from derive import naming
 from derive.i18n import _
 from derive.layers import LayerKind
 from derive.network import LayerDerivation, NetworkDerivation
-from derive.notation import Call, FunctionName, Partial, Shape
+from derive.notation import Call, FunctionName, Partial
 from derive.steps import Graph, Node, Paragraph, Row, Section, row, say
 from derive.story.cast import Cast
-from derive.story.layers.base import Notes, edge, numbers
+from derive.story.layers.base import Notes, edge, numbers, volume_of
 from derive.worked import WorkedExample
 
 FLATTEN = FunctionName(r"\operatorname{flatten}")
@@ -25,10 +25,9 @@ def notation(net: NetworkDerivation, cast: Cast, kind: LayerKind) -> Notes:
 
 
 def describe(layer: LayerDerivation, cast: Cast) -> Paragraph:
-    channels, height, width = layer.in_shape
     return say(_("Layer {l}: flatten, the {shape} values of each sample as one row of {d}, in the order "
                  "channel, row, column."), l=sp.Integer(layer.index),
-               shape=Shape(Shape(sp.Integer(channels), sp.Integer(height)), sp.Integer(width)),
+               shape=volume_of(layer.in_shape),
                d=sp.Integer(layer.out_shape[0]))
 
 
@@ -46,9 +45,6 @@ def sections(net: NetworkDerivation, cast: Cast, kind: LayerKind) -> list[Sectio
                   dA=Partial(naming.E, naming.GENERIC["A_prev"]), dF=Partial(naming.E, naming.GENERIC["A"])),)
     return [Section("flatten", say(_("Flatten: the error reshaped")), blocks)]
 
-
-def parameter_rows(net: NetworkDerivation, layer: LayerDerivation, cast: Cast) -> list[Row]:
-    return []
 
 
 def input_gradient(net: NetworkDerivation, layer: LayerDerivation) -> sp.Basic:
@@ -69,10 +65,3 @@ def graph(net: NetworkDerivation, cast: Cast, worked: WorkedExample, layer: Laye
 def worked_forward(net: NetworkDerivation, cast: Cast, worked: WorkedExample, layer: LayerDerivation) -> list[Row]:
     return [row(naming.A(layer.index), Call(FLATTEN, naming.A(layer.index - 1)), numbers(worked.A[layer.index]))]
 
-
-def worked_parameters(net: NetworkDerivation, worked: WorkedExample, layer: LayerDerivation) -> list[Row]:
-    return []
-
-
-def entry_label(key: str, index: tuple[int, ...]) -> sp.Basic:
-    raise KeyError(f"flatten has no parameter {key}")

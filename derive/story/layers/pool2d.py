@@ -14,7 +14,7 @@ from derive.network import LayerDerivation, NetworkDerivation
 from derive.notation import Call, FunctionName, Listing, Partial, Shape
 from derive.steps import Block, Graph, Node, Paragraph, Row, Section, display, row, say
 from derive.story.cast import Cast
-from derive.story.layers.base import Notes, edge, numbers
+from derive.story.layers.base import Notes, edge, numbers, pair_of, volume_of
 from derive.worked import WorkedExample
 
 A_prev = naming.GENERIC["A_prev"]
@@ -36,21 +36,13 @@ def notation(net: NetworkDerivation, cast: Cast, kind: LayerKind) -> Notes:
     return notes
 
 
-def _size(pair: tuple[int, int]) -> Shape:
-    return Shape(sp.Integer(pair[0]), sp.Integer(pair[1]))
-
-
-def _volume(shape: tuple[int, ...]) -> sp.Expr:
-    return Shape(Shape(sp.Integer(shape[0]), sp.Integer(shape[1])), sp.Integer(shape[2]))
-
-
 def describe(layer: LayerDerivation, cast: Cast) -> Paragraph:
     settings = layer.settings
     message = (_("Layer {l}: the maximum of each window of {size}, stride {s}; its output is {out} per sample.")
                if layer.kind.name == "maxpool2d" else
                _("Layer {l}: the mean of each window of {size}, stride {s}; its output is {out} per sample."))
-    return say(message, l=sp.Integer(layer.index), size=_size(settings.pool), s=_size(settings.stride),  # type: ignore[attr-defined]
-               out=_volume(layer.out_shape))
+    return say(message, l=sp.Integer(layer.index), size=pair_of(settings.pool), s=pair_of(settings.stride),  # type: ignore[attr-defined]
+               out=volume_of(layer.out_shape))
 
 
 def forward_rows(layer: LayerDerivation, cast: Cast) -> list[Row]:
@@ -86,7 +78,7 @@ def _max_section(net: NetworkDerivation) -> Section:
     rows += [row(Partial(peak, entry), partial)
              for entry, partial in list(zip(derived.window, derived.partials, strict=True))[:2]]
     blocks: list[Block] = [
-        say(_("Max pooling writes the largest entry of each window; for a window of {size}:"), size=_size(pools[0])),
+        say(_("Max pooling writes the largest entry of each window; for a window of {size}:"), size=pair_of(pools[0])),
         display(*rows),
         say(_("SymPy's derivative of the maximum is a product of steps: 1 for the entry that is the largest, "
               "0 for every other. So the window's {delta} goes to its maximum alone, and nothing to the rest.")
@@ -96,9 +88,6 @@ def _max_section(net: NetworkDerivation) -> Section:
     ]
     return Section("maxpool2d", say(_("Max pooling: the error routed to the maximum")), tuple(blocks))
 
-
-def parameter_rows(net: NetworkDerivation, layer: LayerDerivation, cast: Cast) -> list[Row]:
-    return []
 
 
 def input_gradient(net: NetworkDerivation, layer: LayerDerivation) -> sp.Basic:
@@ -124,10 +113,3 @@ def worked_forward(net: NetworkDerivation, cast: Cast, worked: WorkedExample, la
     l = layer.index
     return [row(naming.A(l), Call(POOL[layer.kind.name], naming.A(l - 1)), numbers(worked.A[l]))]
 
-
-def worked_parameters(net: NetworkDerivation, worked: WorkedExample, layer: LayerDerivation) -> list[Row]:
-    return []
-
-
-def entry_label(key: str, index: tuple[int, ...]) -> sp.Basic:
-    raise KeyError(f"a pooling layer has no parameter {key}")
