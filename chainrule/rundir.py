@@ -7,7 +7,9 @@
   and the document starting with chainrule's header (a partial run of an earlier version).
 * :class:`RunFolder` builds the run in ``.chainrule-partial-<pid>-<random>`` beside RUN_DIR
   (short, whatever the length of RUN_DIR's name) and :meth:`RunFolder.commit` renames it into
-  place, replacing a folder of ours; with ``force`` and others' files it moves each file in.
+  place, replacing a folder that holds only a run's files; where RUN_DIR also holds other files
+  (with ``force``, or added to a run folder later) those stay, and the run's files are moved in
+  one by one, the previous run's removed.
   :meth:`RunFolder.abandon` removes it, and the folders it created on the way. A partial sibling
   whose process is gone (SIGKILL, a power cut) is removed by the next run that looks.
 
@@ -131,19 +133,21 @@ class RunFolder:
             (self.path / MARKER).unlink()  # run.json says whose the folder is from now on
             if not self.target.exists():
                 os.rename(self.path, self.target)
-            elif self.force and not is_ours(self.target, self.name):  # others' files stay; ours replace one by one
-                for entry in self.path.iterdir():
-                    os.replace(entry, self.target / entry.name)
-                shutil.rmtree(self.path, ignore_errors=True)
-            else:
+            elif {entry.name for entry in self.target.iterdir()} <= set(run_files(self.name)):
                 old = self.target.parent / f"{PARTIAL}{os.getpid()}-old-{secrets.token_hex(4)}"
-                os.rename(self.target, old)
+                os.rename(self.target, old)  # a folder of our files only: swapped whole
                 try:
                     os.rename(self.path, self.target)
                 except OSError:
                     os.rename(old, self.target)
                     raise
                 shutil.rmtree(old, ignore_errors=True)
+            else:  # others' files stay; ours are replaced one by one, and those of the last run removed
+                for name in set(run_files(self.name)) - set(names):
+                    (self.target / name).unlink(missing_ok=True)
+                for entry in self.path.iterdir():
+                    os.replace(entry, self.target / entry.name)
+                shutil.rmtree(self.path, ignore_errors=True)
         except OSError as error:
             self.abandon()
             if error.errno == errno.ENOTEMPTY:  # pragma: no cover - a race with another process

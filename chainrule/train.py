@@ -49,7 +49,8 @@ from derive.errors import shown
 CHECK_SAMPLES = 8  # rows of the training data the gradient check uses
 CHECK_ENTRIES = 200  # at most this many entries of each parameter array are checked
 CHECK_STEP = 1e-6  # h of the check's central differences (float64): a relu kink is rarely within h
-RESOLUTION = 1e-14  # a central difference's rounding, relative to E: gradients below RESOLUTION·|E|/h are noise
+EPSILON = 2.220446049250313e-16  # float64's: a central difference's rounding is about EPSILON·|E|/h
+CAVEAT_SHARE = 1e-3  # a gradient array whose largest entry is within 1000× that rounding is not checked by it
 TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 
@@ -139,9 +140,11 @@ def _run(args: argparse.Namespace, signals: Interrupts) -> None:
     from chainrule.rundir import RunFolder, claim
     from codegen import render_module
     from derive import derive_network, load_spec
-    from derive.bounded import time_budget
+    from derive.bounded import Task, time_budget, working_on
 
-    with time_budget(args.time_limit):  # reading the spec, deriving and printing the module: one budget
+    task = Task("", str(args.spec), "reading the spec, deriving and printing the module",
+                "try simpler formulas (fewer nested or composed functions)")
+    with time_budget(args.time_limit), working_on(task):  # reading the spec, deriving and printing the module
         spec = load_spec(args.spec)
         for warning in spec.warnings:
             print(f"warning: {shown(spec.source)}: {warning}", file=sys.stderr)
@@ -292,12 +295,13 @@ def _gradient_check(module: Any, params: dict[str, Any], X: Any, Y: Any, result:
     result.update({"max_relative_difference": value, "dtype": "float64", "samples": rows, "h": CHECK_STEP,
                    "entries_per_array": CHECK_ENTRIES})
     loss, grads = module.gradients(wide, X[:rows], Y[:rows])
-    largest = max(float(np.max(np.abs(grad))) for grad in grads.values())
-    resolution = RESOLUTION * max(abs(float(loss)), np.finfo(np.float64).tiny) / CHECK_STEP
-    if largest < resolution:  # central differences cannot tell such gradients from 0: the number means nothing
-        result["caveat"] = (f"not meaningful: the largest gradient entry, {largest:.1e}, is below what a central "
-                            f"difference with h = {CHECK_STEP:g} resolves at E = {float(loss):.3g} "
-                            f"(about {resolution:.0e})")
+    noise = EPSILON * max(abs(float(loss)), float(np.finfo(np.float64).tiny)) / CHECK_STEP  # of one difference
+    largest = {key: float(np.max(np.abs(grad))) for key, grad in grads.items()}
+    key = min(largest, key=largest.__getitem__)
+    if noise > CAVEAT_SHARE * largest[key]:  # central differences cannot tell these gradients from their rounding
+        result["caveat"] = (f"not conclusive: the largest entry of ∂E/∂{key} is {largest[key]:.1e}, near the "
+                            f"rounding of a central difference with h = {CHECK_STEP:g} at E = {float(loss):.3g} "
+                            f"(about {noise:.0e})")
 
 
 def _document(net: Any, path: Path, time_limit: float | None, signals: Interrupts) -> dict[str, Any]:
