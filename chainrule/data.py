@@ -67,11 +67,12 @@ class Dataset:
 
 
 def read(path: str | Path, outputs: int, labels: bool, targets: Sequence[str] = (), inputs: Sequence[str] = (),
-         drop: Sequence[str] = ()) -> Dataset:
+         drop: Sequence[str] = (), features: int | None = None) -> Dataset:
     """The data in ``path`` (.npz or .csv) for a network with ``outputs`` outputs.
 
     ``labels``: whether the network takes class labels (so a default CSV target can be one
-    column of whole numbers). ``targets``, ``inputs``, ``drop``: CSV column names.
+    column of whole numbers). ``targets``, ``inputs``, ``drop``: CSV column names. ``features``:
+    the network's number of inputs, which settles the default targets of a CSV (below).
     """
     source = str(path)
     file = Path(path)
@@ -83,7 +84,7 @@ def read(path: str | Path, outputs: int, labels: bool, targets: Sequence[str] = 
                 raise DataError(flag, "names CSV columns; an .npz holds the arrays X and Y", source)
         return _read_npz(file, source)
     if file.suffix == ".csv":
-        return _read_csv(file, source, outputs, labels, tuple(targets), tuple(inputs), tuple(drop))
+        return _read_csv(file, source, outputs, labels, tuple(targets), tuple(inputs), tuple(drop), features)
     raise DataError("", f"expected a .npz or .csv file, got suffix {shown(repr(file.suffix), 40)}", source)
 
 
@@ -126,7 +127,7 @@ def _numbers(array: np.ndarray, name: str, source: str) -> None:
 
 
 def _read_csv(file: Path, source: str, outputs: int, labels: bool, targets: tuple[str, ...],
-              inputs: tuple[str, ...], drop: tuple[str, ...]) -> Dataset:
+              inputs: tuple[str, ...], drop: tuple[str, ...], features_wanted: int | None) -> Dataset:
     header = header_of(file, source)
     for flag, names in (("--target", targets), ("--inputs", inputs), ("--drop", drop)):
         _known(flag, names, header, source)
@@ -138,8 +139,13 @@ def _read_csv(file: Path, source: str, outputs: int, labels: bool, targets: tupl
         candidates = [name for name in header if name not in drop and name not in inputs]
         if not candidates:
             raise DataError("--target", "no column is left for the targets", source)
-        targets = _default_targets(candidates, values[:, [header.index(name) for name in candidates]], outputs,
-                                   labels)
+        if inputs:
+            targets = tuple(candidates)
+        elif features_wanted is not None:
+            targets = _counted_targets(candidates, features_wanted, outputs, source)
+        else:
+            targets = _default_targets(candidates, values[:, [header.index(name) for name in candidates]], outputs,
+                                       labels)
     chosen = [header.index(name) for name in targets]
     if inputs:
         features = [header.index(name) for name in inputs]
@@ -157,12 +163,26 @@ def _known(flag: str, names: tuple[str, ...], header: list[str], source: str) ->
     columns = set(header)
     for name in names:
         if name not in columns:
-            close = difflib.get_close_matches(name, header, n=1)
+            close = [column for column in header if column.casefold() == name.casefold()][:1] \
+                or difflib.get_close_matches(name, header, n=1)
             guess = f" (did you mean {_quoted(close[0])}?)" if close else ""
             raise DataError(flag, f"no column {_quoted(name)}{guess}; columns: {shown_names(header)}", source)
     repeated = next((name for index, name in enumerate(names) if name in names[:index]), None)
     if repeated is not None:
         raise DataError(flag, f"column {_quoted(repeated)} is named twice", source)
+
+
+def _counted_targets(candidates: list[str], features: int, outputs: int, source: str) -> tuple[str, ...]:
+    """The columns after the first ``features``: one (labels, or a single output) or ``outputs`` of them.
+
+    Any other count is ambiguous, and said so rather than guessed."""
+    extra = len(candidates) - features
+    if extra == 1 or (extra == outputs and extra > 0):
+        return tuple(candidates[features:])
+    raise DataError("--target", f"{len(candidates)} columns ({shown_names(candidates)}) for a network of {features} "
+                                f"inputs and {outputs} outputs: expected {features} + 1 (a label or target column) or "
+                                f"{features} + {outputs}; name the targets with --target, the inputs with --inputs "
+                                "or --drop", source)
 
 
 def _default_targets(header: list[str], values: np.ndarray, outputs: int, labels: bool) -> tuple[str, ...]:

@@ -156,7 +156,7 @@ def _run(args: argparse.Namespace, signals: Interrupts) -> None:
     columns = {flag: [name.strip() for option in getattr(args, flag) for name in option.split(",") if name.strip()]
                for flag in ("target", "inputs", "drop")}
     data = read(args.data, spec.outputs, spec.loss.targets in ("unit", "distribution"), columns["target"],
-                columns["inputs"], columns["drop"])
+                columns["inputs"], columns["drop"], spec.inputs)
     settings = _settings(spec, args)
     X, Y, validation = checks.prepare(spec, module, data, args.val_split, args.patience, settings["seed"])
     run = RunFolder(folder, spec.name, args.force)

@@ -233,8 +233,10 @@ ROW = "0.1,0.2,0.3,0.4,0.5,1\n"
      r"bad\.csv: row 2 \(line 3\), column 'label': 7 is not a class label: expected a whole number 0\.\.3"),
     (lambda f: _bad_csv(f, HEADER + ROW), ("--target", "lbl"),
      r"bad\.csv: --target: no column 'lbl' \(did you mean 'label'\?\); columns: x0, "),
-    (lambda f: _bad_csv(f, "x0,x1,label\n0,1,2\n"), (), r"bad\.csv: 2 input columns \(x0, x1\), but the spec has "
-                                                         r"inputs = 5; choose them with --inputs or --drop"),
+    (lambda f: _bad_csv(f, "x0,x1,label\n0,1,2\n"), ("--target", "label"),
+     r"bad\.csv: 2 input columns \(x0, x1\), but the spec has inputs = 5; choose them with --inputs or --drop"),
+    (lambda f: _bad_csv(f, "x0,x1,label\n0,1,2\n"), (),
+     r"bad\.csv: --target: 3 columns \(x0, x1, label\) for a network of 5 inputs and 4 outputs: expected 5 \+ 1"),
     (lambda f: _bad_csv(f, ""), (), r"bad\.csv: empty, expected a header row naming the columns"),
     (lambda f: _bad_csv(f, HEADER), (), r"bad\.csv: no data rows below the header"),
     (lambda f: _bad_csv(f, "x0,x0,x2,x3,x4,label\n" + ROW), (),
