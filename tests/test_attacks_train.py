@@ -87,7 +87,8 @@ def _nothing_left(parent: Path, run: Path) -> None:
                           r"validation data: add --val-split FRACTION"),
     (("--target", "lable"), r"d\.csv: --target: no column 'lable' \(did you mean 'label'\?\)"),
     (("--inputs", "a,b,d"), r"d\.csv: --inputs: no column 'd'"),
-    (("--drop", "a"), r"d\.csv: 2 input columns \(b, c\), but the spec has inputs = 3"),
+    (("--drop", "a"), r"d\.csv: --target: 3 columns \(b, c, label\) for a network of 3 inputs and 3 outputs"),
+    (("--drop", "a", "--target", "label"), r"d\.csv: 2 input columns \(b, c\), but the spec has inputs = 3"),
     (("--val-split", "0.999"), r"d\.csv: --val-split: 0\.999 of 40 samples leaves none to train on"),
 ])
 def test_a_failed_run_leaves_nothing_and_the_retry_is_accepted(extra: tuple[str, ...], message: str,
