@@ -3,7 +3,6 @@ and the GEMM floor, all from the same initial weights; plus derivation/codegen s
 
     python bench/run.py [--workload W1|W2|W3|all] [--quick] [--w3-budget SECONDS]
 
-BENCH_STANDIN=1 swaps the generated module for bench/_standin.py (hand-written NumPy).
 Prints Markdown tables to stdout (progress to stderr). A script, not a test.
 """
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
-import os
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-import _standin
 import machine
 import peers
 import scaling
@@ -28,13 +26,9 @@ TOOLCHAIN_HOME = {
 CHECK_ROWS = 512
 
 
-def standin() -> bool:
-    return os.environ.get("BENCH_STANDIN") == "1"
-
-
 def tool(name: str) -> Callable[..., Any]:
-    """A toolchain entry point: from derive/codegen, or from the stand-in if BENCH_STANDIN=1."""
-    module = importlib.import_module("_standin" if standin() else TOOLCHAIN_HOME[name])
+    """A toolchain entry point of derive or codegen."""
+    module = importlib.import_module(TOOLCHAIN_HOME[name])
     return getattr(module, name)  # type: ignore[no-any-return]
 
 
@@ -51,9 +45,10 @@ def build_generated(spec: dict[str, Any]) -> tuple[Any | None, str]:
 
 
 def initial_params(module: Any | None, wl: Workload) -> Params:
-    """The shared starting point: the generated module's init_params(seed=0)."""
-    if module is None:  # fall back so the peers can still be compared with each other
-        module = _standin.import_module(wl.spec)
+    """The shared starting point: the generated module's init_params(seed=0), or without it seeded Glorot
+    weights, so that the peers can still be compared with each other."""
+    if module is None:
+        return workloads.glorot_params(wl.sizes, wl.dtype)
     return workloads.copy_params(module.init_params(seed=0), wl.dtype)
 
 
@@ -61,8 +56,7 @@ def implementations(module: Any | None, per_call: bool = False) -> list[tuple[st
     """The generated module first (the reference for ratios and the check), then the peers."""
     if module is None:
         return list(peers.PEERS)
-    name = "generated (stand-in)" if standin() else "generated"
-    return [(name, peers.generated_builder(module, per_call)), *peers.PEERS]
+    return [("generated", peers.generated_builder(module, per_call)), *peers.PEERS]
 
 
 def agreement_check(module: Any | None, wl: Workload, params0: Params) -> str:
@@ -149,8 +143,6 @@ def run_scaling(quick: bool, budget_s: float) -> None:
     except (ImportError, AttributeError) as exc:
         print(f"skipped: toolchain not available ({type(exc).__name__}: {exc})")
         return
-    if standin():
-        print("Stand-in toolchain (BENCH_STANDIN=1): token SymPy work, not the product.\n")
     depths = scaling.QUICK_DEPTHS if quick else scaling.DEPTHS
     try:  # untimed warm-up: first-call costs (lazy imports, caches) are not per-layer work
         scaling.time_depth(1, *fns)

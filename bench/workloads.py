@@ -6,6 +6,7 @@ Every implementation is scored with the same evaluator on its final weights, so 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,6 +198,16 @@ def mean_cross_entropy(params: Params, x: Array, y: Array, hidden: list[str]) ->
 
 def accuracy(params: Params, x: Array, y: Array, hidden: list[str]) -> float:
     return float(np.mean(logits(params, x, hidden).argmax(axis=1) == y.argmax(axis=1)))
+
+
+def glorot_params(sizes: list[int], dtype: np.dtype[Any], seed: int = 0) -> Params:
+    """Seeded Glorot-normal weights and zero biases, keyed as the generated module keys them."""
+    rng = np.random.default_rng(seed)
+    params: Params = {}
+    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes), start=1):
+        params[f"W{index}"] = rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), (fan_in, fan_out)).astype(dtype)
+        params[f"b{index}"] = np.zeros(fan_out, dtype)
+    return params
 
 
 def copy_params(params: Params, dtype: np.dtype[Any]) -> Params:

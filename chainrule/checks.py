@@ -56,8 +56,8 @@ def prepare(spec: Any, module: Any, data: Dataset, val_split: float | None, pati
 
 def _features(spec: Any, data: Dataset, name: str, X: np.ndarray) -> np.ndarray:
     """X as (n, inputs) rows, or (n, C, H, W) images for a network whose input is an image."""
-    shape = getattr(spec, "input_shape", None)
-    if shape is None:
+    shape = tuple(spec.input_shape)
+    if len(shape) == 1:
         if X.ndim != 2:
             raise DataError(name, f"expected a 2-D array (n, {spec.inputs}), got shape {X.shape}", data.source)
     elif X.ndim == 2 and X.shape[1] == spec.inputs:

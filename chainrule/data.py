@@ -218,7 +218,7 @@ def load_batch(path: str | Path, spec: Spec, rows: int | None = None) -> Batch:
         targets = tuple(names[spec.inputs:])
     data = read(path, spec.outputs, labels, targets)
     X, Y = np.asarray(data.X, dtype=float)[:rows], np.asarray(data.Y, dtype=float)[:rows]
-    if getattr(spec, "input_shape", None) is None and X.ndim != 2:
+    if len(spec.input_shape) == 1 and X.ndim != 2:
         raise DataError("X", f"expected a 2-D array (n, {spec.inputs}), got shape {data.X.shape}", data.source)
     if X.shape[1] != spec.inputs:
         raise DataError("X", f"has {X.shape[1]} columns; the network takes {spec.inputs} inputs", data.source)

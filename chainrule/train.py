@@ -52,7 +52,6 @@ CHECK_STEP = 1e-6  # h of the check's central differences (float64): a relu kink
 EPSILON = 2.220446049250313e-16  # float64's: a central difference's rounding is about EPSILON·|E|/h
 CAVEAT_SHARE = 1e-3  # a gradient array whose largest entry is within 1000× that rounding is not checked by it
 TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
-OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 
 
 def _positive_int(text: str) -> int:
@@ -106,15 +105,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hold out this fraction of the samples (seeded shuffle) as validation data")
     parser.add_argument("--patience", type=_positive_int, help="stop once the validation loss has not improved "
                                                                "for this many epochs; keep the best epoch")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, help="override [train] optimizer")
+    from derive.optimizers import HYPERPARAMETERS, OPTIMIZERS
+
+    parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), help="override [train] optimizer")
     parser.add_argument("--learning-rate", type=above_zero("a finite number"), help="override [train] learning_rate")
     parser.add_argument("--epochs", type=_positive_int, help="override [train] epochs")
     parser.add_argument("--batch-size", type=_positive_int, help="override [train] batch_size")
     parser.add_argument("--seed", type=_natural, help="override [train] seed")
-    parser.add_argument("--momentum", type=_unit, help="override [train] momentum")
-    parser.add_argument("--beta1", type=_unit, help="override [train] beta1")
-    parser.add_argument("--beta2", type=_unit, help="override [train] beta2")
-    parser.add_argument("--epsilon", type=above_zero("a finite number"), help="override [train] epsilon")
+    for name, setting in HYPERPARAMETERS.items():  # every optimizer's settings, as the rules list them
+        kind = _unit if setting.bounds == "fraction" else above_zero("a finite number")
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help=f"override [train] {name}")
     parser.add_argument("--no-check", action="store_true", help="skip the gradient check")
     parser.add_argument("--force", action="store_true", help="write into a RUN_DIR that holds other files")
     parser.add_argument("--time-limit", type=above_zero("a number of seconds"), metavar="SECONDS",
@@ -225,9 +225,8 @@ def _optional(signals: Interrupts, step: Callable[[], str | None], what: str) ->
 def _settings(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
     """The spec's [train] settings, each overridden by its flag when given."""
     train = spec.train
-    settings = {name: getattr(train, name) for name in
-                ("optimizer", "learning_rate", "epochs", "batch_size", "seed", "momentum", "beta1", "beta2",
-                 "epsilon")}
+    settings = {"optimizer": train.optimizer, "learning_rate": train.learning_rate, "epochs": train.epochs,
+                "batch_size": train.batch_size, "seed": train.seed, **train.settings}
     for name in settings:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)

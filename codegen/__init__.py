@@ -71,6 +71,7 @@ def render_module(target: NetworkDerivation | Spec, time_limit: float | None = N
     from codegen.env import render
     from codegen.headers import header
     from codegen.model import model_context
+    from codegen.verbatim import copied
     from derive import TOOL, __version__
     from derive.bounded import time_budget, working_on
     from derive.network import costliest
@@ -80,7 +81,8 @@ def render_module(target: NetworkDerivation | Spec, time_limit: float | None = N
         source = net.spec.source
         with working_on(costliest(net, "printing the module")):
             context = model_context(net, source, TOOL, __version__)
-            return render("model.py.jinja", m=context, header=header("py", source))
+            return render("model.py.jinja", m=context, header=header("py", source), runtime=copied("runtime"),
+                          erf=copied("erf"))
 
 
 def render_latex(target: NetworkDerivation | Spec, language: str = "en", batch: Batch | None = None,

@@ -10,7 +10,6 @@ partials between factors; a part that is too wide by itself gets a name (u₁, u
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -312,5 +311,3 @@ def _widest_child(expr: sp.Basic, writer: _Writer) -> sp.Basic | None:
         return None
     return max(children, key=lambda child: width(writer.tex(child)))
 
-
-Render = Callable[[DocumentContext], str]

@@ -11,18 +11,6 @@ def _pyrepr(value: object) -> str:
     return repr(value)
 
 
-_TEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$", "%": r"\%",
-    "&": r"\&", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-}
-_TEX_UNICODE = {
-    "⁽ˡ⁻¹⁾": "^{(l-1)}", "⁽ˡ⁺¹⁾": "^{(l+1)}", "⁽ˡ⁾": "^{(l)}", "⁽ᴸ⁾": "^{(L)}", "ᵀ": "^{T}",
-    "∂": r"\partial ", "δ": r"\delta ", "⊙": r"\odot ", "Σ": r"\Sigma ", "σ": r"\sigma ", "η": r"\eta ",
-    "μ": r"\mu ", "ε": r"\epsilon ", "β": r"\beta ", "ℓ": r"\ell ", "≤": r"\leq ", "→": r"\rightarrow ",
-    "′": "'", "₁": "_1", "₂": "_2", "ᵢ": "_i", "²": "^2", "−": "-", "·": r"\cdot ",
-}
-
-
 LABEL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._/+:=@,()-~")
 
 
@@ -38,23 +26,6 @@ def source_label(source: str) -> str:
     return "".join(char if char in LABEL_SAFE else escaped(char) for char in source)
 
 
-def tex_text(text: str) -> str:
-    """Plain words as LaTeX text: specials escaped, math characters set in math mode."""
-    out = []
-    index = 0
-    while index < len(text):
-        for token, math in _TEX_UNICODE.items():
-            if text.startswith(token, index):
-                out.append(f"${math.strip()}$")
-                index += len(token)
-                break
-        else:
-            char = text[index]
-            out.append(_TEX_SPECIAL.get(char, "\\ldots{}" if char == "…" else char))
-            index += 1
-    return "".join(out).replace("$$", "")
-
-
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -66,7 +37,6 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["pyrepr"] = _pyrepr
-    env.filters["tex_text"] = tex_text
     return env
 
 

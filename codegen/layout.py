@@ -133,7 +133,7 @@ def _big_operator(tokens: list[str], index: int, scale: float) -> tuple[float, i
 
 
 def _environment(tokens: list[str], index: int, scale: float) -> tuple[float, int]:
-    """A matrix environment: its widest row (cells and the space between them) and its delimiters."""
+    """A matrix environment: each column as wide as its widest cell, the space between them, and its delimiters."""
     depth, end = 0, index
     while end < len(tokens):
         if tokens[end] == r"\begin":
@@ -146,11 +146,11 @@ def _environment(tokens: list[str], index: int, scale: float) -> tuple[float, in
     _, body_start = _argument(tokens, index + 1, scale)  # the environment's name
     body = tokens[body_start:end]
     _, after = _argument(tokens, end + 1, scale)
-    widest = 0.0
-    for row in _split_tokens(body, "\\\\"):
-        cells = _split_tokens(row, "&")
-        widest = max(widest, sum(_group(cell, 0, scale, None)[0] for cell in cells) + 1.0 * scale * (len(cells) - 1))
-    return widest + 1.2 * scale, after
+    rows = [[_group(cell, 0, scale, None)[0] for cell in _split_tokens(row, "&")]
+            for row in _split_tokens(body, "\\\\")]
+    columns = max(len(row) for row in rows)
+    widths = [max(row[column] for row in rows if column < len(row)) for column in range(columns)]
+    return sum(widths) + 1.0 * scale * (columns - 1) + 1.2 * scale, after  # each column as wide as its widest cell
 
 
 def _split_tokens(tokens: list[str], separator: str) -> list[list[str]]:

@@ -1,22 +1,29 @@
 """What the generated module says, decided here; ``model.py.jinja`` only lays it out.
 
-Every backward line is printed from the derived SymPy expression, through
-:mod:`codegen.inplace`, into arrays allocated once per batch size; a comment names the
-chain-rule step each line implements and shows the expression it evaluates.
+The forward pass, the loss, the output δ and the backward pass are written once, here, and ask
+each layer's kind for its lines (:mod:`codegen.layers`). Every elementwise line is printed from
+the derived SymPy expression, through :mod:`codegen.inplace`, into arrays allocated once per batch
+size; a comment names the chain-rule step each line implements and shows the expression it evaluates.
 """
 
 from __future__ import annotations
 
+import math
+import textwrap
 from dataclasses import dataclass
 
 import sympy as sp
 
+from codegen import optimizers
 from codegen.env import source_label
 from codegen.inplace import InPlace, Scratch
+from codegen.optimizers import UpdateCode
 from codegen.printers import code
 from derive import naming
+from derive.layers import LayerKind
 from derive.loss import n
 from derive.network import LayerDerivation, NetworkDerivation
+from derive.optimizers import OPTIMIZERS
 
 INIT_WORDS = {
     "xavier": ("Xavier/Glorot normal", "np.sqrt(2.0 / ({fan_in} + {fan_out}))"),
@@ -32,9 +39,9 @@ class Line:
     comments: tuple[str, ...] = ()
 
 
-DENSE_NOTATION = """\
-Notation  Zl = A(l-1) Wl + bl,  Al = fl(Zl),  A0 = X,  dl = δl = ∂E/∂Zl;
-          X has one sample per row, so W has shape (fan_in, fan_out)."""
+COMMON_NOTATION = "Al = fl(Zl),  A0 = X,  dl = δl = ∂E/∂Zl"
+IMAGE_NOTATION = ("X is (n, C, H, W), as in PyTorch; inside, images are kept as (m, H, W, C), so that every "
+                  "window of a convolution or a pooling is a view; gl = ∂E/∂Al where a layer has no activation.")
 SCALE = sp.Symbol("scale", positive=True)  # what train() folds into δ⁽ᴸ⁾: 1, or the learning rate
 SMALL = frozenset({n, SCALE, naming.EXPSUM})  # symbols that are not (m, units) arrays
 WIDTH = 96
@@ -73,42 +80,22 @@ class ModelContext:
     backward: tuple[Line, ...]
     backward_uses_n: bool
     train: dict[str, object]
-    classifier: bool  # accuracy is argmax or threshold; else a regression, scored by R²
-    metric: str  # history's key for the validation score: val_accuracy | val_r2
     labels: bool  # Y may be integer class labels, shape (n,) (cross_entropy, bce)
     classes: int  # labels run 0..classes-1
-    label_words: str  # what such labels become
     target_words: str  # the shapes Y may have, for error messages
     kind_words: str  # "identity output, loss sse"
-    predict_labels_words: str
-    accuracy_words: str
-    score_words: str
+    task_words: str  # the module docstring's line on what the network does and which functions apply
     summary_table: tuple[str, ...]  # the lines summary() returns
-    uses_erf: bool = False  # whether the module needs its own erf (codegen/templates/erf.py.jinja)
-    # What a network with typed layers (codegen/grid.py) says differently; the defaults are a dense network's.
-    forward: tuple[Line, ...] = ()  # the forward pass; a dense network's is its layers' lines
-    shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()  # SHAPES; a dense network's is (fan_in, fan_out) per W
-    headline: str = "a dense network"
-    notation: str = DENSE_NOTATION
-    x_shape: str = ""  # "(n, d)" for a dense network
-    check_x: str = '_as_matrix(X, "X", SIZES[0], dtype)'
-    first_weight: str = "W1"
-    last: int = 0  # the output layer's index (a dense network: its depth)
-    images: bool = False  # whether X is a batch of images (n, C, H, W)
-    sample_shape: str = "X.shape[1]"  # one sample's shape in train()'s batch buffers
-
-    def __post_init__(self) -> None:
-        if not self.forward:
-            object.__setattr__(self, "forward", tuple(line for layer in self.layers for line in layer.forward))
-        if not self.shapes:
-            object.__setattr__(self, "shapes", tuple(
-                (key, shape) for layer in self.layers
-                for key, shape in ((f"W{layer.index}", (layer.fan_in, layer.fan_out)),
-                                   (f"b{layer.index}", (layer.fan_out,)))))
-        if not self.x_shape:
-            object.__setattr__(self, "x_shape", f"(n, {self.sizes[0]})")
-        if not self.last:
-            object.__setattr__(self, "last", len(self.layers))
+    input_shape: tuple[int, ...]  # one sample: (d,) or (C, H, W)
+    forward: tuple[Line, ...]  # the forward pass
+    shapes: tuple[tuple[str, tuple[int, ...]], ...]  # SHAPES: each parameter's shape
+    headline: str  # "a dense network"
+    notation: str  # the module docstring's notation lines
+    last: int  # the output layer's index
+    updates: tuple[UpdateCode, ...]  # each optimizer's update function
+    settings: tuple[tuple[str, str, str], ...]  # each optimizer setting: train()'s keyword, its code name, bounds
+    schedule_words: str  # train()'s docstring: which optimizers step per epoch, which per minibatch
+    uses_erf: bool = False  # whether the module needs its own erf (codegen/erf.py)
 
 
 class Work:
@@ -124,7 +111,8 @@ class Work:
 
     @classmethod
     def of(cls, net: NetworkDerivation) -> Work:
-        return cls({layer.index: f"(m, {layer.fan_out})" for layer in net.layers})
+        """The work of ``net``: a pool of scratch arrays and masks, of Z's shape, per layer with an activation."""
+        return cls({layer.index: layer.kind.code().rows(layer) for layer in net.layers if layer.has_activation})
 
     def array(self, name: str, shape: int | str, why: str = "", dtype: str = "dtype") -> None:
         """``name = memory.empty(shape, dtype)``; a number of columns means (m, columns)."""
@@ -153,40 +141,108 @@ class Work:
 
 
 def model_context(net: NetworkDerivation, source: str, tool: str, version: str) -> ModelContext:
-    from codegen.grid import GridNetworkDerivation, grid_context  # conv2d, pooling, flatten
-    if isinstance(net, GridNetworkDerivation):
-        return grid_context(net, source, tool, version)
     spec = net.spec
     work = Work.of(net)
-    layers = tuple(_layer(net, layer, work) for layer in net.layers)
+    forward = _input_lines(net, work)
+    for layer in net.layers:
+        forward += layer.kind.code().forward(net, layer, work)
     loss_lines = _loss_lines(net, work)
     backward = _backward_lines(net, work)
     work.finish()
     last = net.layers[-1]
-    if last.rule.kind == "softmax" and last.fan_out > 1:
+    assert last.rule is not None
+    if last.is_softmax and last.out_shape[0] > 1:
         accuracy = "argmax"
     elif last.rule.name == "sigmoid":
         accuracy = "threshold"
     else:
         accuracy = "none"
-    hidden = " -> ".join(f"[{layer.units} {layer.activation.name}]" for layer in spec.layers)
-    summary = f"X(n, {spec.inputs}) -> {hidden} -> E = {spec.loss.name}, reduction {spec.reduction}"
-    train = {
-        "optimizer": spec.train.optimizer, "learning_rate": spec.train.learning_rate, "epochs": spec.train.epochs,
-        "batch_size": spec.train.batch_size, "seed": spec.train.seed, "momentum": spec.train.momentum,
-        "beta1": spec.train.beta1, "beta2": spec.train.beta2, "epsilon": spec.train.epsilon,
-    }
+    train = {"optimizer": spec.train.optimizer, "learning_rate": spec.train.learning_rate, "epochs": spec.train.epochs,
+             "batch_size": spec.train.batch_size, "seed": spec.train.seed, **spec.train.settings}
+    shapes = tuple((key, shape) for layer in net.layers for key, shape in layer.parameter_shapes.items())
     return ModelContext(
-        name=spec.name, tool=tool, version=version, source=source_label(source), sizes=spec.sizes, summary=summary,
-        dtype=spec.dtype, loss_name=spec.loss.name, reduction=spec.reduction, targets=spec.loss.targets,
-        accuracy=accuracy, layers=layers, work=tuple(work.lines), work_names=_wrapped(work.names),
-        output=f"A{last.index}", loss_lines=loss_lines, loss_uses_n=n in net.output.scale.free_symbols,
-        backward=backward, backward_uses_n=n in net.output.delta.free_symbols, train=train,
-        **task_words(net, accuracy), summary_table=_summary_table(net), uses_erf=_uses_erf(net),
+        name=spec.name, tool=tool, version=version, source=source_label(source), sizes=spec.sizes,
+        summary=_summary_line(net), dtype=spec.dtype, loss_name=spec.loss.name, reduction=spec.reduction,
+        targets=spec.loss.targets, accuracy=accuracy,
+        layers=tuple(_layer_code(layer) for layer in net.layers if layer.has_parameters),
+        work=tuple(work.lines), work_names=_wrapped(work.names), output=f"A{last.index}", loss_lines=loss_lines,
+        loss_uses_n=n in net.output.scale.free_symbols, backward=backward,
+        backward_uses_n=n in net.output.delta.free_symbols, train=train, **task_words(net, accuracy),
+        summary_table=_summary_table(net), input_shape=spec.input_shape, forward=_hoisted(forward), shapes=shapes,
+        headline=_headline(net), notation=_notation(net), last=last.index, uses_erf=uses_erf(net),
+        updates=optimizers.updates(), settings=optimizers.settings(),
+        schedule_words=_schedule_words(),
     )
 
 
-def _uses_erf(net: NetworkDerivation) -> bool:
+def _schedule_words() -> str:
+    full = [rule.name for rule in OPTIMIZERS.values() if not rule.minibatch]
+    minibatch = [rule.name for rule in OPTIMIZERS.values() if rule.minibatch]
+    return "\n    ".join(textwrap.wrap(f"One step per epoch on all of X with {', '.join(full)}; one per minibatch of a "
+                                     f"seeded shuffle with {', '.join(minibatch)}.", WIDTH - 4))
+
+
+def _kinds(net: NetworkDerivation) -> list[LayerKind]:
+    return list(dict.fromkeys(layer.kind for layer in net.layers))
+
+
+def _headline(net: NetworkDerivation) -> str:
+    names = [kind.name for kind in _kinds(net)]
+    if names == ["dense"]:
+        return "a dense network"
+    return f"a network of {', '.join(names[:-1])} and {names[-1]} layers"
+
+
+def _notation(net: NetworkDerivation) -> str:
+    """Each kind's formula, the notation all share, each kind's note on layouts, and the images' layout."""
+    codes = [kind.code() for kind in _kinds(net)]
+    formulas = [module.formula(net) for module in codes]
+    notes = [note for note in (module.layout(net) for module in codes) if note]
+    if len(net.spec.input_shape) == 3:
+        notes.append(IMAGE_NOTATION)
+    if len(formulas) == 1:
+        head = [f"{formulas[0]},  {COMMON_NOTATION};"]
+    else:
+        head = [f"{formula};" for formula in formulas] + [f"{COMMON_NOTATION};"]
+    lines = [*head, *(wrapped for note in notes for wrapped in textwrap.wrap(note, WIDTH - 10))]
+    return "Notation  " + "\n          ".join(lines)
+
+
+def _summary_line(net: NetworkDerivation) -> str:
+    spec = net.spec
+    inputs = ", ".join(map(str, spec.input_shape))
+    layers = [layer.kind.code().words(layer) for layer in net.layers]
+    return " -> ".join([f"X(n, {inputs})", *layers, f"E = {spec.loss.name}, reduction {spec.reduction}"])
+
+
+def _input_lines(net: NetworkDerivation, work: Work) -> list[Line]:
+    """An image batch copied once into A0 (m, H, W, C), the layout every image layer reads (unless the
+    first layer reads X itself); a flat batch is read as it is."""
+    from codegen.layers.base import output_of
+
+    if output_of(net, 0) != "A0":
+        return []
+    channels, height, width = net.spec.input_shape
+    work.array("A0", f"(m, {height}, {width}, {channels})", "the input batch as (m, H, W, C)")
+    return [Line("np.copyto(A0, X.transpose(0, 2, 3, 1))", ("X is (m, C, H, W); the layers read (m, H, W, C)",))]
+
+
+def _hoisted(lines: list[Line]) -> tuple[Line, ...]:
+    """The comments of the lines inside a loop moved above the loop's ``for`` (the template writes every
+    comment at the function's indentation)."""
+    out: list[Line] = []
+    head = -1
+    for line in lines:
+        if line.code.startswith(" ") and line.comments and head >= 0:
+            out[head] = Line(out[head].code, out[head].comments + line.comments)
+            line = Line(line.code)
+        elif not line.code.startswith(" "):
+            head = len(out)
+        out.append(line)
+    return tuple(out)
+
+
+def uses_erf(net: NetworkDerivation) -> bool:
     """Whether any expression the module evaluates contains erf."""
     out = net.output
     printed = [out.delta, out.element_loss, *out.log_forms.values()]
@@ -197,51 +253,51 @@ def _uses_erf(net: NetworkDerivation) -> bool:
 def task_words(net: NetworkDerivation, accuracy: str) -> dict[str, object]:
     """What the module says about its task: classifier or regression, the labels Y may be, the scores."""
     spec, last = net.spec, net.layers[-1]
-    unit = getattr(last, "unit", last)  # a typed network's output layer is dense: its activation's part
-    outputs, output = unit.fan_out, f"A{last.index}"
+    assert last.rule is not None
+    outputs, output = last.out_shape[0], f"A{last.index}"
     classes = outputs if outputs > 1 else 2
     labels = spec.loss.targets in ("unit", "distribution")
     rows = "one-hot rows" if spec.loss.targets == "distribution" else "targets in [0, 1]"
     label_range = "0 or 1" if outputs == 1 else f"0..{outputs - 1}"
+    kind = f"{last.rule.name} output, loss {spec.loss.name}"
     if accuracy == "argmax":
-        predict = f"The class of each sample, the argmax of {output}'s row: shape (n,), integers 0..{outputs - 1}."
-        words = f"The fraction of samples classified right: argmax of {output}'s row against that of Y's."
-    elif outputs == 1:
-        predict = f"The class of each sample, 1 where {output} > 0.5, else 0: shape (n,)."
-        words = f"The fraction of samples classified right: {output} > 0.5 against Y > 0.5."
+        task = (f"a classifier of {outputs} classes ({kind}): predict_labels gives the argmax of {output}'s row, "
+                "accuracy the fraction of samples whose argmax is Y's")
+    elif accuracy == "threshold" and outputs == 1:
+        task = (f"a classifier of 2 classes ({kind}): predict_labels gives 1 where {output} > 0.5, else 0; "
+                "accuracy the fraction of samples classified right")
+    elif accuracy == "threshold":
+        task = (f"{outputs} yes/no outputs ({kind}): predict_labels thresholds each output at 0.5, shape "
+                f"(n, {outputs}); accuracy the fraction of outputs classified right")
     else:
-        predict = f"Each output thresholded at 0.5: shape (n, {outputs}), 1 where {output} > 0.5, else 0."
-        words = f"The fraction of outputs classified right: {output} > 0.5 against Y > 0.5, entry by entry."
-    classifier = accuracy != "none"
-    score = ("The accuracy: " + words[0].lower() + words[1:] if classifier else
-             "R² of the predictions, averaged over the outputs: 1 is perfect, 0 no better than the mean.")
+        task = f"a regression ({kind}): score gives R²; predict_labels and accuracy do not apply"
     return {
-        "classifier": classifier, "metric": "val_accuracy" if classifier else "val_r2", "labels": labels,
-        "classes": classes,
-        "label_words": (f"whole numbers {label_range}, turned into one-hot rows" if outputs > 1
-                        else "0 or 1, turned into a column"),
+        "labels": labels, "classes": classes,
         "target_words": (f"shape (n, {outputs}) ({rows}) or (n,) (class labels {label_range})" if labels
                          else f"shape (n, {outputs})"),
-        "kind_words": f"{unit.rule.name} output, loss {spec.loss.name}",
-        "predict_labels_words": predict, "accuracy_words": words, "score_words": score,
+        "kind_words": kind, "task_words": "\n          ".join(textwrap.wrap(task, WIDTH - 10)),
     }
 
 
 def _summary_table(net: NetworkDerivation) -> tuple[str, ...]:
-    """summary(): the layers as a table, then the totals, loss, reduction and dtype."""
+    """summary(): each layer's kind, activation, output shape per sample, W and b shapes and parameter
+    count, then the total, loss, reduction and dtype."""
     spec = net.spec
-    rows = [("layer", "activation", "units", "W shape", "b shape", "parameters")]
+    rows = [("layer", "kind", "activation", "output", "W shape", "b shape", "parameters")]
     total = 0
     for layer in net.layers:
-        count = layer.fan_in * layer.fan_out + layer.fan_out
+        shapes = layer.kind.parameter_shapes(layer.settings, layer.in_shape, layer.out_shape)
+        weight, bias = shapes.get("W"), shapes.get("b")
+        count = math.prod(weight) + math.prod(bias) if weight and bias else 0
         total += count
-        rows.append((str(layer.index), layer.rule.name, str(layer.fan_out), f"({layer.fan_in}, {layer.fan_out})",
-                     f"({layer.fan_out},)", str(count)))
-    rows.append(("total", "", "", "", "", str(total)))
+        rows.append((str(layer.index), layer.kind.name, layer.rule.name if layer.rule else "",
+                     str(tuple(layer.out_shape)), str(weight) if weight else "", str(bias) if bias else "", str(count)))
+    rows.append(("total", "", "", "", "", "", str(total)))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = [f"Network {spec.name}: {spec.inputs} inputs, {len(net.layers)} layers"]
+    inputs = f"{spec.inputs} inputs" if len(spec.input_shape) == 1 else f"input {tuple(spec.input_shape)}"
+    lines = [f"Network {spec.name}: {inputs}, {len(net.layers)} layers"]
     for row in rows:
-        cells = [cell.rjust(width) if column in (2, 5) else cell.ljust(width)
+        cells = [cell.rjust(width) if column == 6 else cell.ljust(width)
                  for column, (cell, width) in enumerate(zip(row, widths, strict=True))]
         lines.append("  ".join(cells).rstrip())
     lines.append(f"loss {spec.loss.name}, reduction {spec.reduction}, dtype {spec.dtype}")
@@ -261,57 +317,17 @@ def _wrapped(names: list[str]) -> str:
     return "\n     ".join(rows)
 
 
-def _commented(comment: str, statements: list[str]) -> list[Line]:
+def commented(comment: str, statements: list[str]) -> list[Line]:
     """Lines for ``statements``, the first one under ``comment``."""
     return [Line(text, (comment,) if index == 0 else ()) for index, text in enumerate(statements)]
 
 
-def _layer(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> LayerCode:
-    l, previous = layer.index, "X" if layer.index == 1 else f"A{layer.index - 1}"
+def _layer_code(layer: LayerDerivation) -> LayerCode:
+    """What init_params says of a layer with parameters: its initialisation and fans, as PyTorch counts them."""
+    assert layer.rule is not None and layer.init is not None
     words, std = INIT_WORDS[layer.init]
-    head = f"Layer {l}: Z{l} = {previous} W{l} + b{l}, A{l} = {layer.rule.name}(Z{l})"
-    work.array(f"Z{l}", layer.fan_out, f"layer {l}: Z{l}, A{l} and δ{l} = ∂E/∂Z{l}")
-    forward = [Line(f"np.matmul({previous}, params[\"W{l}\"], out=Z{l})", (head,)), Line(f"Z{l} += params[\"b{l}\"]")]
-    if layer.rule.kind == "softmax":
-        work.array("Zs", layer.fan_out, "softmax: Z shifted by its row maximum, and S = Σ_j exp(Zs) per row")
-        work.array("S", 1)
-        work.array("Zmax", 1)
-        maximum = _row_maximum(work, l, layer.fan_out)
-        work.array(f"A{l}", layer.fan_out)
-        forward += _commented("softmax, shifted by the row maximum so exp never overflows", [
-            *maximum,
-            f"np.subtract(Z{l}, Zmax, out=Zs)",
-            f"np.exp(Zs, out=A{l})",
-            f"np.add.reduce(A{l}, axis=1, keepdims=True, out=S)",
-            f"A{l} /= S",
-        ])
-    elif layer.forward == layer.Z:
-        work.alias(f"A{l}", f"Z{l}", f"{layer.rule.name}: A{l} is Z{l} itself")
-    else:
-        assert layer.forward is not None
-        work.array(f"A{l}", layer.fan_out)
-        emitter = work.emitter(l)
-        emitter.once(layer.forward, lambda expr: emitter.assign(f"A{l}", expr))
-        forward += _commented(f"A{l} = {code(layer.forward)}", emitter.lines)
-    work.array(f"d{l}", layer.fan_out)
-    return LayerCode(l, layer.fan_in, layer.fan_out, layer.rule.name, words,
-                     std.format(fan_in=layer.fan_in, fan_out=layer.fan_out), tuple(forward))
-
-
-NARROW = 64  # below this many columns a row maximum is faster through the transpose
-
-
-def _row_maximum(work: Work, l: int, columns: int) -> list[str]:
-    """Statements leaving max_j Z_kj in Zmax (m, 1).
-
-    NumPy reduces a short last axis row by row, 4x to 8x slower than it reduces the first
-    axis in vector steps; so a narrow Z is copied to its transpose first. The maximum is
-    exact whatever the order.
-    """
-    if columns >= NARROW:
-        return [f"np.maximum.reduce(Z{l}, axis=1, keepdims=True, out=Zmax)"]
-    work.array(f"Z{l}t", f"({columns}, m)", f"Z{l} transposed, for its row maximum")
-    return [f"np.copyto(Z{l}t, Z{l}.T)", f"np.maximum.reduce(Z{l}t, axis=0, out=Zmax[:, 0])"]
+    return LayerCode(layer.index, layer.fan_in, layer.fan_out, layer.rule.name, words,
+                     std.format(fan_in=layer.fan_in, fan_out=layer.fan_out), ())
 
 
 def _loss_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
@@ -322,14 +338,14 @@ def _loss_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
         work.array(str(symbol), last.fan_out, f"{what} in the log domain")
         emitter = work.emitter(last.index)
         emitter.assign(str(symbol), form)
-        lines += _commented(f"{what} = {code(form)}, in the log domain: never log(0)", emitter.lines)
+        lines += commented(f"{what} = {code(form)}, in the log domain: never log(0)", emitter.lines)
     emitter = work.emitter(last.index)
     coefficient, body = _split_coefficient(out.element_loss * out.scale)
     terms = body.args if isinstance(body, sp.Add) else (body,)
     for index, term in enumerate(terms):
         _sum_of(emitter, term, first=index == 0)
     words = "Σ_k Σ_j l(A, Y)" if out.scale == 1 else f"{code(out.scale)} * Σ_k Σ_j l(A, Y)"
-    lines += _commented(f"E = {words}, l(a, y) = {out.loss.element}", emitter.lines)
+    lines += commented(f"E = {words}, l(a, y) = {out.loss.element}", emitter.lines)
     lines.append(Line(f"return float({code(coefficient * sp.Symbol('E'))})"))
     return tuple(lines)
 
@@ -384,30 +400,20 @@ def output_delta(net: NetworkDerivation, last: LayerDerivation, emitter: InPlace
     return [Line(emitter.lines[0], (why, f"d{L} = scale * {code(out.delta)}")), *map(Line, emitter.lines[1:])]
 
 
-def parameter_gradients(l: int, previous: str) -> list[Line]:
-    """∂E/∂b and ∂E/∂W of a dense layer l whose input is ``previous``, from its δ.
-
-    Σ_k δ comes first, while δ is still in cache; the product for ∂E/∂W streams far more memory.
-    """
-    return [Line(f"np.add.reduce(d{l}, axis=0, out=grads[\"b{l}\"])", (f"∂E/∂b{l} = Σ_k δ{l}   (∂Z{l}/∂b{l} = 1)",)),
-            Line(f"np.matmul({previous}.T, d{l}, out=grads[\"W{l}\"])",
-                 (f"∂E/∂W{l} = {previous}ᵀ δ{l}   (∂Z{l}/∂W{l} = {previous})",))]
-
-
 def _backward_lines(net: NetworkDerivation, work: Work) -> tuple[Line, ...]:
+    """δ⁽ᴸ⁾, then from the output layer down to the first layer with parameters: each layer's gradients,
+    ∂E/∂A⁽ˡ⁻¹⁾ into the buffer of the layer below, and, where that layer has an activation, its f′."""
     last = net.layers[-1]
     lines = output_delta(net, last, work.emitter(last.index))
     for layer in reversed(net.layers):
-        l = layer.index
-        previous = "X" if l == 1 else f"A{l - 1}"
-        lines += parameter_gradients(l, previous)
-        if l == 1:
+        module = layer.kind.code()
+        lines += module.parameters(net, layer, work)
+        if layer.index == net.first_with_parameters:
             break
-        below = net.layers[l - 2]
-        assert below.backward is not None
-        step = f"δ{l - 1} = (δ{l} W{l}ᵀ) ⊙ {below.rule.name}'(Z{l - 1})   (∂Z{l}/∂A{l - 1} = W{l})"
-        lines.append(Line(f"np.matmul(d{l}, params[\"W{l}\"].T, out=d{l - 1})", (step,)))
-        if below.backward != 1:
-            lines += _commented(f"{below.rule.name}'(Z{l - 1}) = {code(below.backward)}",
-                                _scaled(work.emitter(l - 1), f"d{l - 1}", below.backward))
-    return tuple(lines)
+        lines += module.input_gradient(net, layer, work)
+        below = net.layers[layer.index - 2]
+        if below.rule is not None and below.backward != 1:
+            assert below.backward is not None
+            lines += commented(f"{below.rule.name}'(Z{below.index}) = {code(below.backward)}",
+                               _scaled(work.emitter(below.index), f"d{below.index}", below.backward))
+    return _hoisted(lines)

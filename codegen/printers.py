@@ -252,6 +252,10 @@ class DerivationLatexPrinter(LatexPrinter):
         joined = "".join(self._print(index) for index in indices)
         return _parens(self._print(matrix)) + f"_{{{joined}}}"
 
+    def _print_InRange(self, expr: sp.Expr) -> str:
+        low, value, high = (self._print(arg) for arg in expr.args)
+        return rf"[{low} \le {value} < {high}]"
+
     def _print_Evaluated(self, expr: sp.Expr) -> str:
         inner, *points = expr.args
         at = ", ".join(rf"{self._print(point.lhs)} = {self._print(point.rhs)}" for point in points)

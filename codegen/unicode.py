@@ -16,7 +16,7 @@ from sympy.printing.str import StrPrinter
 
 from derive import naming
 
-SUPERSCRIPT = str.maketrans("0123456789()-+lLT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡᴸᵀ")
+SUPERSCRIPT = str.maketrans("0123456789()-+lLTt", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡᴸᵀᵗ")
 SUBSCRIPT = str.maketrans("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 GREEK = {r"\sigma": "σ", r"\delta": "δ", r"\eta": "η", r"\mu": "μ", r"\varphi": "φ", r"\ell": "ℓ", r"\theta": "θ",
          r"\beta": "β", r"\varepsilon": "ε", r"\mathbf{1}": "𝟏", r"\tanh": "tanh", r"\nabla": "∇", r"\Delta": "Δ",
@@ -92,6 +92,10 @@ class UnicodePrinter(StrPrinter):
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         if expr.exp.is_Integer and expr.exp > 0:
             return self.parenthesize(expr.base, PRECEDENCE["Pow"]) + str(expr.exp).translate(SUPERSCRIPT)
+        if expr.exp == sp.Rational(1, 2):
+            return "√" + self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=True)
+        if expr.exp.is_Symbol and len(expr.exp.name) == 1 and expr.exp.name.translate(SUPERSCRIPT) != expr.exp.name:
+            return self.parenthesize(expr.base, PRECEDENCE["Pow"]) + expr.exp.name.translate(SUPERSCRIPT)
         return super()._print_Pow(expr, rational)
 
     def _print_Partial(self, expr: sp.Expr) -> str:
@@ -134,6 +138,28 @@ class UnicodePrinter(StrPrinter):
 
     def _print_Equality(self, expr: sp.Equality) -> str:
         return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
+
+    def _print_Assign(self, expr: sp.Expr) -> str:
+        target, value = expr.args
+        return f"{self._print(target)} ← {self._print(value)}"
+
+    def _print_Difference(self, expr: sp.Expr) -> str:
+        left, right = expr.args
+        return f"{self._print(left)} − {self.parenthesize(right, PRECEDENCE['Add'], strict=True)}"
+
+    def _print_Plus(self, expr: sp.Expr) -> str:
+        return " + ".join(self._print(term) for term in expr.args)
+
+    def _print_Fraction(self, expr: sp.Expr) -> str:
+        numerator, denominator = (self.parenthesize(part, PRECEDENCE["Mul"], strict=True) for part in expr.args)
+        return f"{numerator}/{denominator}"
+
+    def _print_Transposed(self, expr: sp.Expr) -> str:
+        return self.parenthesize(expr.args[0], PRECEDENCE["Pow"], strict=True) + "ᵀ"
+
+    def _print_EntryOf(self, expr: sp.Expr) -> str:
+        matrix, *indices = expr.args
+        return f"({self._print(matrix)})" + "".join(self._print(index) for index in indices).translate(SUBSCRIPT)
 
 
 def unicode(expr: sp.Basic, depth: int) -> str:

@@ -296,3 +296,12 @@ class Array(Notation):
     def __new__(cls, rows: tuple[tuple[Value, ...], ...], more_rows: bool = False, more_columns: bool = False) -> Array:
         return sp.Expr.__new__(cls, sp.Tuple(*(sp.Tuple(*row) for row in rows)), sp.true if more_rows else sp.false,
                                sp.true if more_columns else sp.false)
+
+
+class InRange(Notation):
+    """``[low ≤ value < high]``: 1 inside, 0 outside (the kernel's edge in ∂Z/∂A)."""
+
+    precedence = ATOM
+
+    def __new__(cls, low: sp.Basic, value: sp.Basic, high: sp.Basic) -> InRange:
+        return sp.Expr.__new__(cls, sp.sympify(low), sp.sympify(value), sp.sympify(high))

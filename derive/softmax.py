@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.simplify.simplify import factor_sum
 
-from derive.affine import in_range
 from derive.bounded import NotProvedError, cached, required, within
+from derive.layers.sums import in_range
 from derive.loss import LossDerivation
 from derive.naming import K, a, c, c2, c3, y, z
 from derive.notation import SumOver, Times

@@ -3,11 +3,12 @@
 Contract (TOML)::
 
     name = "xor"            # module name: a Python identifier, not a keyword
-    inputs = 2              # features per sample
+    inputs = 2              # features per sample, or [C, H, W] for an image
     loss = "sse"            # sse | mse | bce | cross_entropy | a formula in a and y
     reduction = "sum"       # sum | mean (over samples)
     dtype = "float64"       # float64 | float32
     [[layers]]
+    type = "dense"          # the default; a kind of derive.layers.KINDS, which reads the rest
     units = 2
     activation = "sigmoid"  # a registered name or a formula in z
     [train]
@@ -17,7 +18,8 @@ Contract (TOML)::
     batch_size = 32
     seed = 0
 
-Every problem is a :class:`~derive.errors.SpecError` naming the field path.
+Every problem is a :class:`~derive.errors.SpecError` naming the field path. Each layer's fields are
+read by its kind (:mod:`derive.layers`), which also gives the layer's output shape.
 """
 
 from __future__ import annotations
@@ -29,13 +31,15 @@ import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
 from derive import naming
 from derive.bounded import within
 from derive.errors import SpecError, shown, shown_value
+from derive.optimizers import HYPERPARAMETERS
+from derive.optimizers import OPTIMIZERS as OPTIMIZER_RULES
 from derive.reading import check_nesting, read_text, read_toml
 from derive.rules import (
     ACTIVATIONS,
@@ -47,7 +51,10 @@ from derive.rules import (
 )
 from derive.slopes import infinite_slope
 
-OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
+if TYPE_CHECKING:
+    from derive.layers import Settings, Shape
+
+OPTIMIZERS = tuple(OPTIMIZER_RULES)
 REDUCTIONS = ("sum", "mean")
 DTYPES = ("float64", "float32")
 INITS = ("auto", "xavier", "he")
@@ -60,30 +67,34 @@ RESERVED_NAMES = frozenset({"numpy"})  # what the generated module imports, beyo
 
 
 @dataclass(frozen=True)
-class LayerSpec:
-    units: int
-    activation: ActivationRule
-    init: str = "auto"
-
-
-@dataclass(frozen=True)
 class TrainSpec:
+    """The [train] table: the optimizer (a rule of :mod:`derive.optimizers`), the learning rate, epochs,
+    batch size and seed, and every optimizer's settings by name (``spec.train.momentum``)."""
+
     optimizer: str = "gd"
     learning_rate: float = 0.1
     epochs: int = 1000
     batch_size: int = 32
     seed: int = 0
-    momentum: float = 0.9
-    beta1: float = 0.9
-    beta2: float = 0.999
-    epsilon: float = 1e-8
+    settings: dict[str, float] = field(default_factory=lambda: {name: setting.default
+                                                                for name, setting in HYPERPARAMETERS.items()})
+
+    def __getattr__(self, name: str) -> float:
+        settings = self.__dict__.get("settings", {})
+        if name in settings:
+            return settings[name]
+        raise AttributeError(f"TrainSpec has no setting {name!r}")
 
 
 @dataclass(frozen=True)
 class Spec:
+    """A checked network: ``layers`` holds each layer's settings as its kind read them, ``shapes`` a sample's
+    shape before the first layer and after each ((d,) or (C, H, W)); ``inputs`` is a sample's number of
+    values, d or C·H·W."""
+
     name: str
     inputs: int
-    layers: tuple[LayerSpec, ...]
+    layers: tuple[Settings, ...]
     loss: LossRule
     reduction: str = "sum"
     dtype: str = "float64"
@@ -91,21 +102,31 @@ class Spec:
     source: str = "<spec>"
     warnings: tuple[str, ...] = ()
     data: tuple[tuple[tuple[float, ...], ...], tuple[tuple[float, ...], ...]] | None = None  # [data] X and Y
+    shapes: tuple[Shape, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.shapes:  # a spec built by hand from dense layers alone
+            sizes = [self.inputs, *(layer.units for layer in self.layers)]  # type: ignore[attr-defined]
+            object.__setattr__(self, "shapes", tuple((size,) for size in sizes))
 
     @property
-    def sizes(self) -> tuple[int, ...]:
-        return (self.inputs, *(layer.units for layer in self.layers))
+    def input_shape(self) -> Shape:
+        return self.shapes[0]
+
+    @property
+    def sizes(self) -> tuple[Any, ...]:
+        """Each shape as the generated module's SIZES lists it: a width, or (C, H, W) for an image."""
+        return tuple(shape if len(shape) == 3 else shape[0] for shape in self.shapes)
 
     @property
     def outputs(self) -> int:
-        return self.layers[-1].units
+        return self.shapes[-1][0]
 
 
 TOP_KEYS = ("name", "inputs", "loss", "reduction", "dtype", "layers", "train", "data")
 DATA_KEYS = ("X", "Y")
 MAX_DATA_ROWS = 64
-LAYER_KEYS = ("units", "activation", "init", "type")  # type: dense here; other kinds in derive.layers.grid
-TRAIN_KEYS = tuple(TrainSpec.__dataclass_fields__)
+TRAIN_KEYS = ("optimizer", "learning_rate", "epochs", "batch_size", "seed", *HYPERPARAMETERS)
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -127,10 +148,21 @@ def spec_from_dict(data: dict[str, Any], source: str = "<spec>") -> Spec:
         raise error.with_source(source) from None
 
 
+def input_shape(value: Any) -> Shape:
+    """``inputs``: an integer (a flat vector of features) or [C, H, W] (an image)."""
+    from derive.layers.windows import side
+
+    if isinstance(value, list):
+        if len(value) != 3:
+            raise SpecError("inputs", f"expected an integer or [channels, height, width], got {len(value)} numbers")
+        return tuple(side(v, f"inputs[{index}]") for index, v in enumerate(value))
+    return (integer(value, "inputs", 1, MAX_UNITS),)
+
+
 def layer_list(value: Any) -> list[Any]:
     """The ``layers`` field as a list of 1 to ``MAX_LAYERS`` items, or a SpecError naming it."""
     if not isinstance(value, list):
-        raise SpecError("layers", f"expected an array of tables ([[layers]]), got {_type(value)}")
+        raise SpecError("layers", f"expected an array of tables ([[layers]]), got {type_name(value)}")
     if not value:
         raise SpecError("layers", "the network needs at least one layer")
     if len(value) > MAX_LAYERS:
@@ -145,37 +177,35 @@ class _Checker:
     def spec(self, data: Any) -> Spec:
         if not isinstance(data, dict):
             raise SpecError("", f"expected a table of settings, got {type(data).__name__}")
-        from derive.layers import grid  # image input or typed layers (conv2d, pooling, flatten)
-        if grid.is_grid(data):
-            return grid.grid_spec(self, data)
-        _known_keys(data, TOP_KEYS, "")
+        known_keys(data, TOP_KEYS, "")
         for required in ("name", "inputs", "layers", "loss"):
             if required not in data:
                 raise SpecError(required, "missing (required)")
         name = _identifier(data["name"], "name")
-        inputs = _integer(data["inputs"], "inputs", 1, MAX_UNITS)
-        layers = self.layers(data["layers"])
+        shape = input_shape(data["inputs"])
+        layers, shapes = self.layers(data["layers"], shape)
         loss = _loss(data["loss"])
-        reduction = _choice(data.get("reduction", "sum"), "reduction", REDUCTIONS)
-        dtype = _choice(data.get("dtype", "float64"), "dtype", DTYPES)
+        reduction = choice(data.get("reduction", "sum"), "reduction", REDUCTIONS)
+        dtype = choice(data.get("dtype", "float64"), "dtype", DTYPES)
         train = self.train(data.get("train", {}))
-        warnings = tuple(_partial_domains(layers) + _unwise(layers[-1], loss, len(layers))
-                         + _memory((inputs, *(layer.units for layer in layers)), dtype))
-        example = self.data(data["data"], inputs, layers[-1].units) if "data" in data else None
-        return Spec(name, inputs, layers, loss, reduction, dtype, train, self.source, warnings, example)
+        warnings = tuple(_partial_domains(layers) + _unwise(layers[-1], shapes[-1][0], loss, len(layers))
+                         + _memory(layers, shapes, dtype))
+        inputs = math.prod(shape)
+        example = self.data(data["data"], inputs, shapes[-1][0]) if "data" in data else None
+        return Spec(name, inputs, layers, loss, reduction, dtype, train, self.source, warnings, example, shapes)
 
     def data(self, value: Any, inputs: int, outputs: int) -> tuple[tuple[tuple[float, ...], ...], ...]:
         """The [data] table: a few rows X (n × inputs) and Y (n × outputs) for the worked example."""
         if not isinstance(value, dict):
-            raise SpecError("data", f"expected a table with X and Y, got {_type(value)}")
-        _known_keys(value, DATA_KEYS, "data")
+            raise SpecError("data", f"expected a table with X and Y, got {type_name(value)}")
+        known_keys(value, DATA_KEYS, "data")
         arrays = []
         for key, columns in (("X", inputs), ("Y", outputs)):
             if key not in value:
                 raise SpecError(f"data.{key}", "missing (required)")
             rows = value[key]
             if not isinstance(rows, list) or not rows or len(rows) > MAX_DATA_ROWS:
-                raise SpecError(f"data.{key}", f"expected an array of 1 to {MAX_DATA_ROWS} rows, got {_type(rows)}")
+                raise SpecError(f"data.{key}", f"expected an array of 1 to {MAX_DATA_ROWS} rows, got {type_name(rows)}")
             checked = []
             for index, row in enumerate(rows):
                 if not isinstance(row, list) or len(row) != columns:
@@ -186,49 +216,58 @@ class _Checker:
             raise SpecError("data.Y", f"expected {len(arrays[0])} rows to match data.X, got {len(arrays[1])}")
         return tuple(arrays)
 
-    def layers(self, value: Any) -> tuple[LayerSpec, ...]:
-        layers = []
+    def layers(self, value: Any, shape: Shape) -> tuple[tuple[Settings, ...], tuple[Shape, ...]]:
+        """Each layer read by its kind, on the shape the layers before it leave."""
+        from derive.layers import KINDS
+
+        layers: list[Settings] = []
+        shapes = [shape]
         for index, item in enumerate(layer_list(value)):
             path = f"layers[{index}]"
             if not isinstance(item, dict):
-                raise SpecError(path, f"expected a table with units and activation, got {_type(item)}")
-            _known_keys(item, LAYER_KEYS, path)
-            if "units" not in item:
-                raise SpecError(f"{path}.units", "missing (required)")
-            units = _integer(item["units"], f"{path}.units", 1, MAX_UNITS)
-            activation = _activation(item.get("activation", "identity"), f"{path}.activation")
-            init = _choice(item.get("init", "auto"), f"{path}.init", INITS)
-            layers.append(LayerSpec(units, activation, init))
+                raise SpecError(path, f"expected a table with units and activation, got {type_name(item)}")
+            kind = KINDS[choice(item.get("type", "dense"), f"{path}.type", tuple(KINDS))]
+            known_keys(item, (*kind.keys, "type"), path)
+            if kind.needs == "image" and len(shapes[-1]) != 3:
+                raise SpecError(f"{path}.type", f"{kind.name} needs an image input [C, H, W], got a flat input of "
+                                                f"{shapes[-1][0]}")
+            if kind.needs == "flat" and len(shapes[-1]) != 1:
+                raise SpecError(f"{path}.type", f"a {kind.name} layer needs a flat input, got shape "
+                                                f'{list(shapes[-1])}; add a layer with type = "flatten" before it')
+            settings, out = kind.read(item, shapes[-1], path)
+            layers.append(settings)
+            shapes.append(out)
         for index, layer in enumerate(layers[:-1]):
-            if layer.activation.kind == "softmax":
+            if layer.activation is not None and layer.activation.kind == "softmax":
                 raise SpecError(f"layers[{index}].activation", "softmax is supported on the output layer only")
-        return tuple(layers)
+        if not KINDS[layers[-1].kind].can_be_output:
+            raise SpecError(f"layers[{len(layers) - 1}].type", f"the output layer must be dense (add flatten and a "
+                                                               f"dense layer), got {layers[-1].kind}")
+        return tuple(layers), tuple(shapes)
 
     def train(self, value: Any) -> TrainSpec:
         if not isinstance(value, dict):
-            raise SpecError("train", f"expected a table, got {_type(value)}")
-        _known_keys(value, TRAIN_KEYS, "train")
+            raise SpecError("train", f"expected a table, got {type_name(value)}")
+        known_keys(value, TRAIN_KEYS, "train")
         defaults = TrainSpec()
         return TrainSpec(
-            optimizer=_choice(value.get("optimizer", defaults.optimizer), "train.optimizer", OPTIMIZERS),
+            optimizer=choice(value.get("optimizer", defaults.optimizer), "train.optimizer", OPTIMIZERS),
             learning_rate=_number(value.get("learning_rate", defaults.learning_rate), "train.learning_rate"),
-            epochs=_integer(value.get("epochs", defaults.epochs), "train.epochs", 1, 10**9),
-            batch_size=_integer(value.get("batch_size", defaults.batch_size), "train.batch_size", 1, 10**9),
-            seed=_integer(value.get("seed", defaults.seed), "train.seed", 0, 2**63 - 1),
-            momentum=_fraction(value.get("momentum", defaults.momentum), "train.momentum"),
-            beta1=_fraction(value.get("beta1", defaults.beta1), "train.beta1"),
-            beta2=_fraction(value.get("beta2", defaults.beta2), "train.beta2"),
-            epsilon=_number(value.get("epsilon", defaults.epsilon), "train.epsilon"),
+            epochs=integer(value.get("epochs", defaults.epochs), "train.epochs", 1, 10**9),
+            batch_size=integer(value.get("batch_size", defaults.batch_size), "train.batch_size", 1, 10**9),
+            seed=integer(value.get("seed", defaults.seed), "train.seed", 0, 2**63 - 1),
+            settings={name: (_fraction if setting.bounds == "fraction" else _number)(
+                value.get(name, setting.default), f"train.{name}") for name, setting in HYPERPARAMETERS.items()},
         )
 
 
-def _type(value: Any) -> str:
+def type_name(value: Any) -> str:
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
              dict: "a table"}
     return names.get(type(value), type(value).__name__)
 
 
-def _known_keys(table: dict[str, Any], known: tuple[str, ...], path: str) -> None:
+def known_keys(table: dict[str, Any], known: tuple[str, ...], path: str) -> None:
     for key in table:
         if key not in known:
             where = f"{path}.{shown(key, 40)}" if path else shown(key, 40)
@@ -239,7 +278,7 @@ def _known_keys(table: dict[str, Any], known: tuple[str, ...], path: str) -> Non
 
 def _identifier(value: Any, path: str) -> str:
     if not isinstance(value, str):
-        raise SpecError(path, f"expected a string, got {_type(value)}")
+        raise SpecError(path, f"expected a string, got {type_name(value)}")
     if len(value) > MAX_NAME:
         raise SpecError(path, f"{shown_value(value)} is {len(value)} characters long; a name has at most {MAX_NAME}")
     if not value.isidentifier() or not value.isascii():
@@ -256,9 +295,9 @@ def _identifier(value: Any, path: str) -> str:
     return value
 
 
-def _integer(value: Any, path: str, least: int, most: int) -> int:
+def integer(value: Any, path: str, least: int, most: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(path, f"expected an integer, got {_type(value)} {shown_value(value)}")
+        raise SpecError(path, f"expected an integer, got {type_name(value)} {shown_value(value)}")
     if not least <= value <= most:
         raise SpecError(path, f"expected an integer from {least} to {most}, got {shown_value(value)}")
     return value
@@ -266,7 +305,7 @@ def _integer(value: Any, path: str, least: int, most: int) -> int:
 
 def _float(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(path, f"expected a number, got {_type(value)} {shown_value(value)}")
+        raise SpecError(path, f"expected a number, got {type_name(value)} {shown_value(value)}")
     return float(value)
 
 
@@ -292,9 +331,9 @@ def _fraction(value: Any, path: str) -> float:
     return number
 
 
-def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
+def choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str):
-        raise SpecError(path, f"expected one of {', '.join(choices)}, got {_type(value)}")
+        raise SpecError(path, f"expected one of {', '.join(choices)}, got {type_name(value)}")
     if value not in choices:
         suggestion = _did_you_mean(value, choices)
         raise SpecError(path, f"unknown value {shown_value(value)}; expected one of {', '.join(choices)}{suggestion}")
@@ -306,9 +345,9 @@ def _did_you_mean(value: str, choices: tuple[str, ...] | list[str]) -> str:
     return f" (did you mean '{guess[0]}'?)" if guess else ""
 
 
-def _activation(value: Any, path: str) -> ActivationRule:
+def activation_rule(value: Any, path: str) -> ActivationRule:
     if not isinstance(value, str):
-        raise SpecError(path, f"expected an activation name or a formula in z, got {_type(value)}")
+        raise SpecError(path, f"expected an activation name or a formula in z, got {type_name(value)}")
     text = value.strip()
     if text in ACTIVATIONS:
         return ACTIVATIONS[text]
@@ -326,7 +365,7 @@ def _activation(value: Any, path: str) -> ActivationRule:
 def _loss(value: Any) -> LossRule:
     path = "loss"
     if not isinstance(value, str):
-        raise SpecError(path, f"expected a loss name or a formula in a and y, got {_type(value)}")
+        raise SpecError(path, f"expected a loss name or a formula in a and y, got {type_name(value)}")
     text = value.strip()
     if text in LOSSES:
         return LOSSES[text]
@@ -373,12 +412,12 @@ def _differentiable(expr: sp.Expr, symbol: sp.Symbol, path: str) -> None:
                               f"(it gives {str(derivative)!r})")
 
 
-def _partial_domains(layers: tuple[LayerSpec, ...]) -> list[str]:
+def _partial_domains(layers: tuple[Settings, ...]) -> list[str]:
     """Warnings for activation formulas SymPy cannot show real and finite for every real z."""
     warnings = []
     for index, layer in enumerate(layers):
         rule = layer.activation
-        if ACTIVATIONS.get(rule.name) == rule:
+        if rule is None or ACTIVATIONS.get(rule.name) == rule:
             continue
         expr = rule.definition()
         if not within(lambda expr=expr: expr.is_real is True and expr.is_finite is True, False):
@@ -392,9 +431,12 @@ def _partial_domains(layers: tuple[LayerSpec, ...]) -> list[str]:
     return warnings
 
 
-def _memory(sizes: tuple[int, ...], dtype: str) -> list[str]:
+def _memory(layers: tuple[Settings, ...], shapes: tuple[Shape, ...], dtype: str) -> list[str]:
     """A warning when the parameters alone need more than ``PARAMETER_BYTES_WARNED`` of memory."""
-    count = sum(fan_in * fan_out + fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+    from derive.layers import KINDS
+
+    count = sum(KINDS[layer.kind].parameter_count(layer, before, after)
+                for layer, (before, after) in zip(layers, itertools.pairwise(shapes), strict=True))
     size = count * (8 if dtype == "float64" else 4)
     if size <= PARAMETER_BYTES_WARNED:
         return []
@@ -410,12 +452,12 @@ def _bytes(size: int) -> str:
     return ""  # pragma: no cover
 
 
-def _unwise(output: LayerSpec, loss: LossRule, depth: int) -> list[str]:
+def _unwise(output: Settings, units: int, loss: LossRule, depth: int) -> list[str]:
     """Legal but unwise pairs of output activation and loss, each with the reason."""
     where = f"layers[{depth - 1}].activation"
     name = output.activation.name
     warnings = []
-    if name == "softmax" and output.units == 1:
+    if name == "softmax" and units == 1:
         warnings.append(f"{where}: softmax over one unit always outputs 1, so its gradient is zero and nothing "
                         "is learned; use sigmoid for a single output, or softmax over two or more units")
     if loss.name == "bce" and name == "softmax":
@@ -424,7 +466,7 @@ def _unwise(output: LayerSpec, loss: LossRule, depth: int) -> list[str]:
     elif loss.name == "bce" and name != "sigmoid":
         warnings.append(f"{where}: bce takes log(a) and log(1 - a), but {name} outputs are not confined to "
                         "(0, 1), so the loss can be undefined; use sigmoid on the output layer")
-    if loss.name == "cross_entropy" and name == "sigmoid" and output.units == 1:
+    if loss.name == "cross_entropy" and name == "sigmoid" and units == 1:
         warnings.append(f"{where}: cross_entropy over one sigmoid unit only rewards y = 1 (the y = 0 term "
                         "is missing), so the output drifts to 1; use bce, or softmax over two units")
     elif loss.name == "cross_entropy" and name not in ("softmax", "sigmoid"):

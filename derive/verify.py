@@ -43,11 +43,38 @@ def _matrix(name: str, rows: int, cols: int) -> sp.Matrix:
 
 
 def verify_matrix_form(net: NetworkDerivation, samples: int = 2, max_width: int = 3) -> list[str]:
-    """The entries where the matrix form and ∂E/∂w of the expanded E differ (empty: proved)."""
-    from derive.layers.network import GridNetworkDerivation
-    if isinstance(net, GridNetworkDerivation):  # conv2d, pooling: derive/layers/verify.py
-        from derive.layers.verify import verify_grid
-        return verify_grid(net, samples, max_width)
+    """The entries where the derived forms and ∂E/∂w of the expanded E differ (empty: proved).
+
+    Each layer kind proves its own sums on a small instance of the layer's settings (the convolution's,
+    the pooling's routing: :meth:`~derive.layers.LayerKind.verify`); the dense layers at the top of the
+    network are proved together with the loss and the output δ through the whole chain, below.
+    """
+    failures: list[str] = []
+    proved: set[tuple[str, object]] = set()
+    for layer in net.layers:
+        if (layer.kind.name, layer.settings) not in proved:
+            proved.add((layer.kind.name, layer.settings))
+            failures += [f"layer {layer.index}: {failure}" for failure in layer.kind.verify(layer)]
+    return failures + _verify_chain(dense_top(net), samples, max_width)
+
+
+def dense_top(net: NetworkDerivation) -> NetworkDerivation:
+    """The network made of the dense layers above the last layer of another kind (all of a dense network),
+    its input the output of that layer: the part whose chain rule is proved as one expanded E."""
+    from derive.network import derive_network
+    from derive.spec import Spec
+
+    first = max((layer.index for layer in net.layers if layer.kind.name != "dense"), default=0)
+    if first == 0:
+        return net
+    spec = net.spec
+    top = spec.layers[first:]
+    return derive_network(Spec(spec.name, spec.shapes[first][0], top, spec.loss, spec.reduction, spec.dtype,
+                               spec.train, spec.source, shapes=spec.shapes[first:]))
+
+
+def _verify_chain(net: NetworkDerivation, samples: int, max_width: int) -> list[str]:
+    """The dense network's matrix forms against the chain rule, layer by layer (the module's docstring)."""
     sizes = tuple(min(size, max_width) for size in net.spec.sizes)
     if net.output.softmax is None:  # the output width matters for softmax only through the row sums
         sizes = (*sizes[:-1], min(net.spec.sizes[-1], max_width))

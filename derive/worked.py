@@ -2,21 +2,24 @@
 
 Every number comes from the expressions SymPy derived, evaluated with 30 significant digits
 (``lambdify`` to mpmath, on exact one-decimal inputs, so the document is the same on every
-machine): the
-forward pass from each activation as the code evaluates it, ∂E/∂A and δ⁽ᴸ⁾ from the output's
-derivation, f′ from each layer's, and the gradients from the matrix forms of
-:mod:`derive.affine`. The central differences, (E(w + h) − E(w − h)) / 2h with h = 10⁻⁴, come
-from the loss alone, computed from the definitions (never a derived factor), so the table that
-sets them side by side is an independent check.
+machine): the forward pass from each activation as the code evaluates it, ∂E/∂A and δ⁽ᴸ⁾ from
+the output's derivation, f′ from each layer's, and each layer's gradients and ∂E/∂A⁽ˡ⁻¹⁾ from its
+kind's derived sums (the dense layer's matrix forms, the convolution's correlations, the pooling's
+routing: :meth:`~derive.layers.LayerKind.backward_numbers`). The central differences,
+(E(w + h) − E(w − h)) / 2h with h = 10⁻⁴, come from the loss alone, computed from the definitions
+(never a derived factor), so the table that sets them side by side is an independent check.
 
 The batch is the spec's ``[data]`` (at most :data:`ROWS` rows), the user's data, or a seeded batch
 of one-decimal numbers; the parameters are seeded one-decimal numbers, so a reader can redo the
-first steps by hand.
+first steps by hand. The cost is bounded by the network's size: 30 digits where the forward passes
+the example needs (one, and two per central difference) stay within :data:`EXACT_OPERATIONS`
+multiply-adds, float64 beyond.
 """
 
 from __future__ import annotations
 
 import contextvars
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,9 +29,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derive import naming
-from derive.affine import derive_affine, for_layer
-from derive.network import NetworkDerivation
+from derive import naming, optimizers
+from derive.network import LayerDerivation, NetworkDerivation
+from derive.optimizers import OPTIMIZERS
 from derive.stable import RowSum
 
 ROWS = 4
@@ -36,7 +39,9 @@ H = mpmath.mpf("1e-4")
 DIGITS = 30
 MAX_CHECKED = 300  # central differences for at most this many entries (a seeded sample beyond)
 FIRST = 3  # entries of each parameter array always checked: the ones the document shows
-MAX_EXACT = 5000  # parameters up to which the example is computed with 30 digits; beyond, in float64
+ATTEMPTS = 50  # draws of the parameters tried for one clear of every kink and tie
+OFF_GRID = 0.005  # added to the biases of a last draw: a sum of one-decimal products plus it is never 0
+EXACT_OPERATIONS = 1_000_000  # multiply-adds of the example's forward passes up to which it has 30 digits (about 2 s)
 
 
 def _step_function(u: object, at_zero: object = 0.5) -> object:
@@ -59,14 +64,19 @@ class Batch:
 
 @dataclass(frozen=True)
 class WorkedExample:
+    """The numbers of one forward and backward pass. Per layer l (list index l − 1): Z⁽ˡ⁾, f′(Z⁽ˡ⁾) and
+    δ⁽ˡ⁾ where the layer has an activation (None otherwise; f′ None for softmax); A[l] for l = 0…L
+    (A[0] = X, images as (n, C, H, W)); ``upstream[l]`` = ∂E/∂A⁽ˡ⁾ where the backward pass computed it."""
+
     batch: Batch
-    params: dict[str, np.ndarray]  # W1, b1, … (b as a row of one sample's width)
-    Z: tuple[np.ndarray, ...]
+    params: dict[str, np.ndarray]  # W1, b1, … in the shapes of the generated module
+    Z: tuple[np.ndarray | None, ...]
     A: tuple[np.ndarray, ...]  # A[0] = X
     E: object  # an mpmath number
     output_gradient: np.ndarray  # ∂E/∂A⁽ᴸ⁾
-    slopes: tuple[np.ndarray | None, ...]  # f′(Z⁽ˡ⁾), None for softmax
-    deltas: tuple[np.ndarray, ...]
+    slopes: tuple[np.ndarray | None, ...]  # f′(Z⁽ˡ⁾), None for softmax and for a kind without an activation
+    deltas: tuple[np.ndarray | None, ...]
+    upstream: tuple[np.ndarray | None, ...]
     gradients: dict[str, np.ndarray]
     central: dict[str, np.ndarray]  # central differences; None where not computed
     checked: int  # how many entries have a central difference
@@ -85,6 +95,7 @@ def seeded_batch(net: NetworkDerivation, rows: int = ROWS) -> Batch:
     spec = net.spec
     rng = random.Random(spec.train.seed)
     X = np.array([[rng.randint(-10, 10) / 10 for _ in range(spec.inputs)] for _ in range(rows)])
+    X = X.reshape(rows, *spec.input_shape)
     outputs, targets = spec.outputs, spec.loss.targets
     if targets == "distribution":
         Y = np.eye(outputs)[[rng.randrange(outputs) for _ in range(rows)]]
@@ -96,23 +107,47 @@ def seeded_batch(net: NetworkDerivation, rows: int = ROWS) -> Batch:
 
 
 def seeded_params(net: NetworkDerivation, attempt: int = 0) -> dict[str, np.ndarray]:
+    """Weights and biases drawn entry by entry in row-major order. Where the example has 30 digits: one-decimal
+    weights in [−1, 1] and biases in [−0.5, 0.5], to be redone by hand. In float64 (a large network): normal
+    with Glorot's standard deviation √(2/(fan_in + fan_out)), biases 0.1 of it, so that the sums stay of the
+    order of one and no two of them tie by coincidence, as one-decimal numbers often do."""
     rng = random.Random(net.spec.train.seed + 1 + 1000 * attempt)
     params = {}
     for layer in net.layers:
-        params[f"W{layer.index}"] = np.array([[rng.randint(-10, 10) / 10 for _ in range(layer.fan_out)]
-                                              for _ in range(layer.fan_in)])
-        params[f"b{layer.index}"] = np.array([[rng.randint(-5, 5) / 10 for _ in range(layer.fan_out)]])
+        for key, shape in layer.parameter_shapes.items():
+            size = math.prod(shape)
+            if _EXACT.get():
+                bound = 5 if key.startswith("b") else 10
+                values = [rng.randint(-bound, bound) / 10 for _ in range(size)]
+            else:
+                std = math.sqrt(2 / (layer.fan_in + layer.fan_out)) * (0.1 if key.startswith("b") else 1)
+                values = [rng.gauss(0, std) for _ in range(size)]
+            params[key] = np.array(values).reshape(shape)
     return params
+
+
+def is_exact(worked: WorkedExample) -> bool:
+    """Whether the example was computed with 30 digits on one-decimal parameters (else float64)."""
+    return any(isinstance(value, mpmath.mpf) for value in worked.A[-1].flat)
+
+
+def operations(net: NetworkDerivation, rows: int = ROWS) -> int:
+    """Multiply-adds of the worked example's forward passes: one pass, and two per central difference."""
+    per_sample = sum(layer.kind.parameter_count(layer.settings, layer.in_shape, layer.out_shape)
+                     * (math.prod(layer.out_shape[1:]) if len(layer.out_shape) == 3 else 1)
+                     + math.prod(layer.in_shape) for layer in net.layers)
+    entries = sum(math.prod(shape) for layer in net.layers for shape in layer.parameter_shapes.values())
+    return rows * per_sample * (1 + 2 * min(entries, MAX_CHECKED))
 
 
 def work_example(net: NetworkDerivation, batch: Batch | None = None) -> WorkedExample:
     """The worked example of ``net`` on ``batch`` (default: the spec's data, else a seeded batch).
 
-    Up to :data:`MAX_EXACT` parameters every number has 30 significant digits (the same on every
-    machine); a larger network is computed in float64, which keeps the document quick to make.
+    Where its forward passes take at most :data:`EXACT_OPERATIONS` multiply-adds every number has 30
+    significant digits (the same on every machine); a larger network is computed in float64, which
+    keeps the time the document takes bounded by the network's size.
     """
-    parameters = sum((layer.fan_in + 1) * layer.fan_out for layer in net.layers)
-    token = _EXACT.set(parameters <= MAX_EXACT)
+    token = _EXACT.set(operations(net) <= EXACT_OPERATIONS)
     try:
         with mpmath.workdps(DIGITS):
             return _work_example(net, batch)
@@ -123,33 +158,51 @@ def work_example(net: NetworkDerivation, batch: Batch | None = None) -> WorkedEx
 def _work_example(net: NetworkDerivation, batch: Batch | None) -> WorkedExample:
     if batch is None:
         batch = spec_batch(net) or seeded_batch(net)
-    X, Y = _exact(batch.X[:ROWS]), _exact(batch.Y[:ROWS])
-    for attempt in range(50):  # one-decimal numbers can sum to a kink exactly; draw again until none is near
-        params = {key: _exact(value) for key, value in seeded_params(net, attempt).items()}
+    X = _exact(batch.X[:ROWS].reshape(-1, *net.spec.input_shape))
+    Y = _exact(batch.Y[:ROWS])
+    for attempt in range(ATTEMPTS + 1):  # one-decimal numbers can sum to a kink or a tie exactly: draw again
+        drawn = seeded_params(net, attempt % ATTEMPTS)
+        if attempt == ATTEMPTS:  # no draw kept clear: biases off the grid of hundredths that the sums fall on
+            drawn = {key: value + OFF_GRID if key.startswith("b") else value for key, value in drawn.items()}
+        params = {key: _exact(value) for key, value in drawn.items()}
         Zs, As = _forward(net, params, X)
-        if all(_clear_of_kinks(layer, Z) for layer, Z in zip(net.layers, Zs, strict=True)):
+        if all(Z is None or _clear_of_kinks(layer, Z) for layer, Z in zip(net.layers, Zs, strict=True)) and \
+                not any(layer.kind.near_tie(layer, As[layer.index - 1]) for layer in net.layers):
             break
-    n = X.shape[0]
+    L = net.depth
     out, last = net.output, net.layers[-1]
-    values = {last.A: As[-1], naming.Y: Y, last.Z: Zs[-1], naming.n: _number(n)}
+    values = {last.A: As[-1], naming.Y: Y, last.Z: Zs[-1], naming.n: _number(X.shape[0])}
     output_gradient = _evaluate(out.gradient, values)
-    deltas = [_evaluate(out.delta, values)]
-    slopes: list[np.ndarray | None] = [None if last.backward is None else _evaluate(last.backward, values)]
-    affine = derive_affine()
-    for layer in reversed(net.layers[:-1]):
-        assert layer.backward is not None
-        slope = _evaluate(layer.backward, {layer.A: As[layer.index], layer.Z: Zs[layer.index - 1]})
-        back = _matrix(for_layer(affine.input_sum.matrix, layer.index + 1), params, As, deltas[0])
-        deltas.insert(0, back * slope)
-        slopes.insert(0, slope)
-    gradients = {}
-    for layer in net.layers:
-        arrays = {**params, naming.delta(layer.index).name: deltas[layer.index - 1]}
-        gradients[f"W{layer.index}"] = _matrix(for_layer(affine.weight_sum.matrix, layer.index), arrays, As)
-        gradients[f"b{layer.index}"] = _matrix(for_layer(affine.bias_sum.matrix, layer.index), arrays, As)
+    deltas: list[np.ndarray | None] = [None] * L
+    slopes: list[np.ndarray | None] = [None] * L
+    upstream: list[np.ndarray | None] = [None] * (L + 1)
+    deltas[-1] = _evaluate(out.delta, values)
+    slopes[-1] = None if last.backward is None else _evaluate(last.backward, values)
+    upstream[-1] = output_gradient
+    gradients: dict[str, np.ndarray] = {}
+    arriving = deltas[-1]  # ∂E/∂Z⁽ˡ⁾, or ∂E/∂A⁽ˡ⁾ for a kind without an activation
+    for layer in reversed(net.layers):
+        grads, back = layer.kind.backward_numbers(layer, _own(layer, params), As[layer.index - 1], arriving)
+        gradients.update({f"{role}{layer.index}": value for role, value in grads.items()})
+        if layer.index == net.first_with_parameters:
+            break
+        upstream[layer.index - 1] = back
+        below = net.layers[layer.index - 2]
+        arriving = back
+        if below.has_activation:
+            assert below.backward is not None  # softmax is the output layer's only
+            slope = _evaluate(below.backward, {below.A: As[below.index], below.Z: Zs[below.index - 1]})
+            slopes[below.index - 1] = slope
+            arriving = deltas[below.index - 1] = back * slope
+    gradients = {key: gradients[key] for key in params}  # in the order of the parameters
     central, checked = _central_differences(net, params, X, Y)
     return WorkedExample(batch, params, tuple(Zs), tuple(As), _loss(net, As[-1], Y), output_gradient, tuple(slopes),
-                         tuple(deltas), gradients, central, checked, _step(net, params, gradients))
+                         tuple(deltas), tuple(upstream), gradients, central, checked, _step(net, params, gradients))
+
+
+def _own(layer: LayerDerivation, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The parameters of ``layer`` by role: W and b."""
+    return {key[:-len(str(layer.index))]: params[key] for key in layer.parameter_shapes}
 
 
 def spec_batch(net: NetworkDerivation) -> Batch | None:
@@ -159,9 +212,9 @@ def spec_batch(net: NetworkDerivation) -> Batch | None:
     return Batch(np.array(data[0], dtype=float), np.array(data[1], dtype=float), "spec")
 
 
-def kinks(layer: object) -> list[float]:
+def kinks(layer: LayerDerivation) -> list[float]:
     """Where the layer's f′ jumps: the roots of the (linear) arguments of its step and sign functions."""
-    backward = getattr(layer, "backward", None)
+    backward = layer.backward
     if backward is None:
         return []
     points = []
@@ -172,7 +225,7 @@ def kinks(layer: object) -> list[float]:
     return points
 
 
-def _clear_of_kinks(layer: object, Z: np.ndarray, margin: float = 0.01) -> bool:
+def _clear_of_kinks(layer: LayerDerivation, Z: np.ndarray, margin: float = 0.01) -> bool:
     return all(abs(value - point) >= margin for point in kinks(layer) for value in Z.flat)
 
 
@@ -197,7 +250,7 @@ def _evaluate(expr: sp.Expr, values: dict[sp.Symbol, object]) -> np.ndarray:
     missing = [symbol for symbol in symbols if symbol not in values]
     if missing:
         raise KeyError(f"no value for {missing}")
-    shape = next(np.shape(value) for value in values.values() if np.ndim(value) == 2)
+    shape = next(np.shape(value) for value in values.values() if np.ndim(value) >= 2)
     if not _EXACT.get():
         function = sp.lambdify(symbols, expr, modules=_NUMPY)
         with np.errstate(all="ignore"):
@@ -206,39 +259,16 @@ def _evaluate(expr: sp.Expr, values: dict[sp.Symbol, object]) -> np.ndarray:
     function = _compiled(expr, symbols)
     result = np.empty(shape, dtype=object)
     row_sums = sorted(expr.atoms(RowSum), key=sp.default_sort_key)
-    for row, column in np.ndindex(shape):
-        entry = [array[row, column] for array in arrays]
-        if row_sums:
+    for index in np.ndindex(shape):
+        entry = [array[index] for array in arrays]
+        if row_sums:  # an output row: (n, m)
+            row, _ = index
             outer, inner, _ = function(*entry)
             sums = [sum(part(*(array[row, other] for array in arrays)) for other in range(shape[1])) for part in inner]
-            result[row, column] = outer(*entry, *sums)
+            result[index] = outer(*entry, *sums)
         else:
-            result[row, column] = function(*entry)
+            result[index] = function(*entry)
     return result
-
-
-def _matrix(expr: sp.MatrixExpr, params: dict[str, np.ndarray], As: list[np.ndarray],
-            delta: np.ndarray | None = None) -> np.ndarray:
-    """A matrix form of :mod:`derive.affine` (products, transposes, 𝟏) evaluated on arrays."""
-    if isinstance(expr, sp.MatMul):
-        result = None
-        for factor in expr.args:
-            value = _matrix(factor, params, As, delta)
-            result = value if result is None else result @ value
-        return result  # type: ignore[return-value]
-    if isinstance(expr, sp.Transpose):
-        return _matrix(expr.arg, params, As, delta).T
-    name = expr.name
-    if name == naming.ONES.name:
-        return np.ones((As[0].shape[0], 1))
-    if name == naming.X.name:
-        return As[0]
-    if name.startswith("A"):
-        return As[int(name[1:])]
-    if name.startswith("d") and name not in params:
-        assert delta is not None
-        return delta
-    return params[name]
 
 
 def _activation(definition: sp.Expr, Z: np.ndarray) -> np.ndarray:
@@ -258,19 +288,25 @@ def _number(value: object) -> object:
 
 
 def _forward(net: NetworkDerivation, params: dict[str, np.ndarray], X: np.ndarray,
-             definitions: bool = False) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Z⁽ˡ⁾ and A⁽ˡ⁾; with ``definitions`` each activation from its definition (for the central differences)."""
-    Zs, As = [], [X]
+             definitions: bool = False) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
+    """Z⁽ˡ⁾ (None for a kind without an activation) and A⁽ˡ⁾; with ``definitions`` each activation from its
+    definition (for the central differences)."""
+    Zs: list[np.ndarray | None] = []
+    As = [X]
     for layer in net.layers:
-        Z = As[-1] @ params[f"W{layer.index}"] + params[f"b{layer.index}"]
-        Zs.append(Z)
+        value = layer.kind.forward_numbers(layer, _own(layer, params), As[-1])
+        if not layer.has_activation:
+            Zs.append(None)
+            As.append(value)
+            continue
+        Zs.append(value)
         if layer.elementwise is None:  # softmax, from its definition
-            e = np.vectorize(mpmath.exp, otypes=[object])(Z) if _EXACT.get() else np.exp(Z - Z.max(axis=1,
-                                                                                                  keepdims=True))
+            e = np.vectorize(mpmath.exp, otypes=[object])(value) if _EXACT.get() else np.exp(
+                value - value.max(axis=1, keepdims=True))
             As.append(e / e.sum(axis=1, keepdims=True))
         else:
             form = layer.elementwise.definition if definitions else layer.elementwise.forward
-            As.append(_activation(form, Z))
+            As.append(_activation(form, value))
     return Zs, As
 
 
@@ -308,12 +344,24 @@ def _central_differences(net: NetworkDerivation, params: dict[str, np.ndarray], 
 
 def _step(net: NetworkDerivation, params: dict[str, np.ndarray],
           gradients: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The parameters after the first step of the spec's optimizer on this batch."""
+    """The parameters after the first update of the spec's optimizer on this batch: its rule's assignments
+    carried out entry by entry, from the zero state at t = 1."""
     train = net.spec.train
-    eta, epsilon = _number(train.learning_rate), _number(train.epsilon)
-    if train.optimizer == "adam":  # first step: M̂ = G, V̂ = G ⊙ G
-        return {key: params[key] - eta * g / (np.vectorize(abs, otypes=[object])(g) + epsilon)
-                for key, g in gradients.items()}
-    return {key: params[key] - eta * g for key, g in gradients.items()}  # momentum's first step: V = −ηG
+    rule = OPTIMIZERS[train.optimizer]
+    settings = {naming.ETA: _number(train.learning_rate), naming.STEP: _number(1),
+                **{setting.symbol: _number(train.settings[setting.name]) for setting in rule.hyperparameters}}
+    updated = {}
+    for key, theta in params.items():
+        values: dict[sp.Symbol, object] = {**settings, optimizers.THETA: theta, optimizers.G: gradients[key],
+                                           **{symbol: np.zeros(theta.shape, theta.dtype) for symbol in rule.state}}
+        for target, value in rule.assignments():
+            values[target] = _elementwise(value, values)
+        updated[key] = values[optimizers.THETA]
+    return updated
 
 
+def _elementwise(expr: sp.Expr, values: dict[sp.Symbol, object]) -> np.ndarray:
+    """``expr`` evaluated entry by entry on arrays (and numbers) of the example's arithmetic."""
+    symbols = tuple(sorted(expr.free_symbols, key=lambda symbol: symbol.name))
+    function = sp.lambdify(symbols, expr, modules=_MPMATH if _EXACT.get() else _NUMPY)
+    return np.vectorize(function, otypes=[object if _EXACT.get() else float])(*(values[symbol] for symbol in symbols))

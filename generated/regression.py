@@ -7,12 +7,15 @@ change the spec and regenerate.
 Network   X(n, 3) -> [32 relu] -> [1 identity] -> E = mse, reduction mean
 Notation  Zl = A(l-1) Wl + bl,  Al = fl(Zl),  A0 = X,  dl = δl = ∂E/∂Zl;
           X has one sample per row, so W has shape (fan_in, fan_out).
+Task      a regression (identity output, loss mse): score gives R²; predict_labels and accuracy
+          do not apply
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -36,9 +39,29 @@ TRAIN_DEFAULTS = {
     "beta2": 0.999,
     "epsilon": 1e-08,
 }
-OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
-SHUFFLE_WHOLE_BYTES = 1 << 22  # train(): data up to this size is shuffled whole each epoch
-HUGE_PAGE = 1 << 21  # 2 MiB, the large page of x86-64 and arm64 Linux: train()'s arrays start on one
+SETTINGS = {  # the optimizers' settings: train()'s keywords, and their bounds
+    "momentum": "fraction",
+    "beta1": "fraction",
+    "beta2": "fraction",
+    "epsilon": "positive",
+}
+INPUT_SHAPE = (3,)  # one sample
+LABELS = False  # whether Y may be class labels 0..CLASSES - 1, shape (n,)
+CLASSES = 2
+TARGETS = "any"  # any | unit: in [0, 1] | distribution: rows that sum to 1
+LOSS = "mse"
+Y_SHAPES = "shape (n, 1)"
+TASK = "none"  # argmax | threshold (classifiers) | none (a regression)
+KIND = "identity output, loss mse"
+REDUCTION = "mean"
+SUMMARY = "\n".join([
+    'Network regression: 3 inputs, 2 layers',
+    'layer  kind   activation  output  W shape  b shape  parameters',
+    '1      dense  relu        (32,)   (3, 32)  (32,)           128',
+    '2      dense  identity    (1,)    (32, 1)  (1,)             33',
+    'total                                                      161',
+    'loss mse, reduction mean, dtype float64',
+])
 
 
 def init_params(seed: int = 0, dtype: type = DTYPE) -> dict[str, np.ndarray]:
@@ -127,12 +150,116 @@ def _backward(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, work:
     np.matmul(X.T, d1, out=grads["W1"])
 
 
-def _is_real(value: object) -> bool:
+def _update_gd(theta: np.ndarray, g: np.ndarray, state: tuple[np.ndarray, ...],
+               scratch: tuple[np.ndarray, ...], t: int, eta: float, mu: float, beta1: float, beta2: float,
+               epsilon: float) -> None:
+    """gd: θ ← θ − η G (G = ∂E_B/∂θ; g holds η G, the learning rate riding on the output layer's δ)"""
+    theta -= g
+
+
+def _update_sgd(theta: np.ndarray, g: np.ndarray, state: tuple[np.ndarray, ...],
+                scratch: tuple[np.ndarray, ...], t: int, eta: float, mu: float, beta1: float, beta2: float,
+                epsilon: float) -> None:
+    """sgd: θ ← θ − η G (G = ∂E_B/∂θ; g holds η G, the learning rate riding on the output layer's δ)"""
+    theta -= g
+
+
+def _update_momentum(theta: np.ndarray, g: np.ndarray, state: tuple[np.ndarray, ...],
+                     scratch: tuple[np.ndarray, ...], t: int, eta: float, mu: float, beta1: float,
+                     beta2: float, epsilon: float) -> None:
+    """momentum: V ← μ V − η G,  θ ← V + θ (G = ∂E_B/∂θ; g holds η G, the learning rate riding on the output
+    layer's δ)"""
+    (V,) = state
+    V *= mu
+    V -= g
+    theta += V
+
+
+def _update_adam(theta: np.ndarray, g: np.ndarray, state: tuple[np.ndarray, ...],
+                 scratch: tuple[np.ndarray, ...], t: int, eta: float, mu: float, beta1: float, beta2: float,
+                 epsilon: float) -> None:
+    """adam: M ← β₁ M + (1 − β₁) G,  V ← β₂ V + (1 − β₂) (G ⊙ G),  θ ← θ − η (M̂/(√V̂ + ε)) with M̂ = M/(1 −
+    β₁ᵗ), V̂ = V/(1 − β₂ᵗ) (G = ∂E_B/∂θ is g)"""
+    (M, V) = state
+    (T, T_2) = scratch
+    root = np.sqrt(1 - beta2**t)
+    M *= beta1
+    np.multiply(g, 1 - beta1, out=T)
+    M += T
+    V *= beta2
+    np.square(g, out=T)
+    T *= 1 - beta2
+    V += T
+    np.multiply(M, eta*root/(1 - beta1**t), out=T)
+    np.sqrt(V, out=T_2)
+    T_2 += epsilon*root
+    T /= T_2
+    theta -= T
+
+
+# Each optimizer: its update (printed from its rule), the buffers of the parameters' size it keeps
+# (state) and uses (scratch), whether its g holds η ∂E/∂θ, and whether it steps per minibatch.
+OPTIMIZERS = {
+    "gd": {"update": _update_gd, "state": 0, "scratch": 0, "scaled": True, "minibatch": False},
+    "sgd": {"update": _update_sgd, "state": 0, "scratch": 0, "scaled": True, "minibatch": True},
+    "momentum": {"update": _update_momentum, "state": 1, "scratch": 0, "scaled": True, "minibatch": True},
+    "adam": {"update": _update_adam, "state": 2, "scratch": 2, "scaled": False, "minibatch": True},
+}
+
+
+def train(
+    X: object,
+    Y: object,
+    params: dict[str, np.ndarray] | None = None,
+    *,
+    optimizer: str = TRAIN_DEFAULTS["optimizer"],
+    learning_rate: float = TRAIN_DEFAULTS["learning_rate"],
+    epochs: int = TRAIN_DEFAULTS["epochs"],
+    batch_size: int = TRAIN_DEFAULTS["batch_size"],
+    seed: int = TRAIN_DEFAULTS["seed"],
+    momentum: float = TRAIN_DEFAULTS["momentum"],
+    beta1: float = TRAIN_DEFAULTS["beta1"],
+    beta2: float = TRAIN_DEFAULTS["beta2"],
+    epsilon: float = TRAIN_DEFAULTS["epsilon"],
+    dtype: type | None = None,
+    validation: tuple[object, object] | None = None,
+    callback: Callable[[int, float], object] | None = None,
+    patience: int | None = None,
+    verbose: bool = False,
+    history: dict[str, list[float]] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
+    """Train and return (params, history).
+
+    One step per epoch on all of X with gd; one per minibatch of a seeded shuffle with sgd,
+    momentum, adam.
+    history["loss"][e] is E of epoch e summed over its batches as each was seen before its step
+    (weighted by batch size, so it is a mean over samples); with validation=(Xv, Yv) it also
+    holds "val_loss" and "val_r2" after each epoch.
+    callback(epoch, loss) is called after each epoch; if it returns False, training stops there.
+    patience=p (with validation) stops once the validation loss has not improved for p epochs,
+    and the params returned are those of the epoch with the lowest validation loss.
+    verbose=True prints a progress line after an epoch, at most one per second, and the last.
+    history: a dict to record into (and return), so that a callback can read the epoch's numbers.
+    The input params are not modified. Every array keeps the dtype (params' dtype, or dtype, or
+    DTYPE): X and Y are converted once.
+    """
+    settings = {"momentum": momentum, "beta1": beta1, "beta2": beta2, "epsilon": epsilon}
+    return _train(X, Y, params, optimizer, learning_rate, epochs, batch_size, seed, settings, dtype, validation,
+                  callback, patience, verbose, history)
+
+
+FIRST_WEIGHT = next(iter(SHAPES))  # the first parameter, a weight: its dtype is the params' dtype
+SHUFFLE_WHOLE_BYTES = 1 << 22  # train(): data up to this size is shuffled whole each epoch
+HUGE_PAGE = 1 << 21  # 2 MiB, the large page of x86-64 and arm64 Linux: train()'s arrays start on one
+
+
+
+def _is_real(value: object) -> TypeGuard[int | float | np.integer | np.floating]:
     """A real number: a Python or NumPy int or float, not a bool."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
-def _is_integer(value: object) -> bool:
+def _is_integer(value: object) -> TypeGuard[int | np.integer]:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -156,6 +283,19 @@ def _as_matrix(value: object, name: str, columns: int, dtype: type, expected: st
     return _real(array, name, dtype)
 
 
+def _as_images(value: object, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name}: expected a 4-D array (n, {', '.join(map(str, shape))}) of numbers, got nested "
+                         f"lists of unequal length or values that are not numbers") from None
+    if array.ndim != 4 or array.shape[1:] != shape:
+        raise ValueError(f"{name}: expected shape (n, {', '.join(map(str, shape))}), got {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one sample, got shape {array.shape}")
+    return _real(array, name, dtype)
+
+
 def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
     """array as a contiguous array of dtype, or ValueError if it is not real numbers, all finite."""
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
@@ -172,16 +312,68 @@ def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
     return array
 
 
-def _check_data(X: object, Y: object | None, dtype: type) -> tuple[np.ndarray, np.ndarray | None]:
-    """X as an (n, 3) array and Y as an (n, 1) array of the dtype, or ValueError.
+def _one_hot(labels: np.ndarray, name: str, dtype: type) -> np.ndarray:
+    """Class labels, shape (n,), as one-hot rows (n, SIZES[-1]), or for one output as a column (n, 1) of 0 and 1."""
+    if labels.dtype == np.bool_:
+        labels = labels.astype(np.intp)
+    if not np.issubdtype(labels.dtype, np.number) or np.issubdtype(labels.dtype, np.complexfloating):
+        raise ValueError(f"{name}: expected integer class labels, got dtype {labels.dtype}")
+    if labels.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one sample, got shape {labels.shape}")
+    with np.errstate(invalid="ignore"):
+        valid = (labels >= 0) & (labels <= CLASSES - 1) & (labels == np.round(labels))
+    if not np.all(valid):
+        row = int(np.argmin(valid))
+        raise ValueError(f"{name}: class labels must be whole numbers 0..{CLASSES - 1}; "
+                         f"row {row} is {labels[row].item()!r}")
+    labels = labels.astype(np.intp)
+    if SIZES[-1] == 1:
+        return labels.astype(dtype).reshape(-1, 1)
+    Y = np.zeros((labels.shape[0], SIZES[-1]), dtype)
+    Y[np.arange(labels.shape[0]), labels] = 1
+    return Y
+
+
+def _check_inputs(X: object, dtype: type) -> np.ndarray:
+    """X as an (n, *INPUT_SHAPE) array of the dtype, or ValueError."""
+    if len(INPUT_SHAPE) == 1:
+        return _as_matrix(X, "X", INPUT_SHAPE[0], dtype)
+    return _as_images(X, "X", INPUT_SHAPE, dtype)
+
+
+def _check_data(X: object, Y: object, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """X as an (n, *INPUT_SHAPE) array and Y as an (n, SIZES[-1]) array of the dtype, or ValueError.
+
+    Where LABELS, Y may also be class labels, shape (n,): whole numbers 0..CLASSES - 1.
     """
-    X = _as_matrix(X, "X", SIZES[0], dtype)
-    if Y is None:
-        return X, None
-    Y = _as_matrix(Y, "Y", SIZES[-1], dtype)
+    X = _check_inputs(X, dtype)
+    if not LABELS:
+        Y = _as_matrix(Y, "Y", SIZES[-1], dtype)
+        return X, _checked_targets(X, Y)
+    try:
+        labels = np.asarray(Y)
+    except (ValueError, TypeError):  # ragged rows: _as_matrix says so
+        labels = None
+    if labels is not None and labels.ndim == 1:
+        Y = _one_hot(labels, "Y", dtype)
+    else:
+        Y = _as_matrix(Y if labels is None else labels, "Y", SIZES[-1], dtype, Y_SHAPES)
+    return X, _checked_targets(X, Y)
+
+
+def _checked_targets(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Y, checked against X's rows and the loss's TARGETS (any, unit: in [0, 1], distribution: rows summing to 1)."""
     if Y.shape[0] != X.shape[0]:
         raise ValueError(f"Y: expected {X.shape[0]} rows to match X, got shape {Y.shape}")
-    return X, Y
+    if TARGETS == "unit" and (np.any(Y < 0) or np.any(Y > 1)):
+        raise ValueError(f"Y: {LOSS} needs targets in [0, 1]")
+    if TARGETS == "distribution":
+        sums = Y.sum(axis=1)
+        if np.any(Y < 0) or not np.allclose(sums, 1, atol=1e-4):
+            row = int(np.argmax(np.abs(sums - 1) + (Y < 0).any(axis=1)))
+            raise ValueError(f"Y: {LOSS} needs rows that are one-hot or probabilities (>= 0, summing to 1); "
+                             f"row {row} is {Y[row].tolist()}")
+    return Y
 
 
 def _check_params(params: object, dtype: type | None = None) -> dict[str, np.ndarray]:
@@ -196,7 +388,7 @@ def _check_params(params: object, dtype: type | None = None) -> dict[str, np.nda
     if missing or extra:
         raise ValueError(f"params: missing keys {missing}, unexpected keys {extra}")
     if dtype is None:
-        first = np.asarray(params["W1"])
+        first = np.asarray(params[FIRST_WEIGHT])
         dtype = first.dtype.type if np.issubdtype(first.dtype, np.floating) else DTYPE
     checked = {}
     for key, shape in SHAPES.items():
@@ -208,13 +400,13 @@ def _check_params(params: object, dtype: type | None = None) -> dict[str, np.nda
 
 
 def _dtype_of(params: dict[str, np.ndarray]) -> type:
-    return params["W1"].dtype.type
+    return params[FIRST_WEIGHT].dtype.type
 
 
 def forward(params: dict[str, np.ndarray], X: object) -> np.ndarray:
-    """A2, the network output, of shape (n, 1)."""
+    """The network output A of the last layer, of shape (n, SIZES[-1])."""
     params = _check_params(params)
-    X, _ = _check_data(X, None, _dtype_of(params))
+    X = _check_inputs(X, _dtype_of(params))
     return _forward(params, X, _work(X.shape[0], _dtype_of(params)))
 
 
@@ -318,9 +510,24 @@ def check_gradients(params: dict[str, np.ndarray], X: object, Y: object, h: floa
     return worst
 
 
+def _labels(A: np.ndarray) -> np.ndarray:
+    """The class of each output row: its argmax (TASK "argmax"), else each output thresholded at 0.5."""
+    if TASK == "argmax":
+        return np.argmax(A, axis=1)
+    if SIZES[-1] == 1:
+        return (A[:, 0] > 0.5).astype(np.intp)
+    return (A > 0.5).astype(np.intp)
+
+
 def _metric(A: np.ndarray, Y: np.ndarray) -> float:
-    """R² = 1 − Σ(Y − A)² / Σ(Y − mean Y)² per output, averaged over the outputs; an output whose
-    targets are constant counts 1 if it is predicted exactly, else 0 (as scikit-learn does)."""
+    """The validation score: for a classifier the fraction classified right (argmax against argmax,
+    or A > 0.5 against Y > 0.5 entry by entry); for a regression R² = 1 − Σ(Y − A)² / Σ(Y − mean Y)²
+    per output, averaged over the outputs, where an output whose targets are constant counts 1 if it
+    is predicted exactly, else 0 (as scikit-learn does)."""
+    if TASK == "argmax":
+        return float(np.mean(np.argmax(A, axis=1) == np.argmax(Y, axis=1)))
+    if TASK == "threshold":
+        return float(np.mean((A > 0.5) == (Y > 0.5)))
     A, Y = A.astype(np.float64), Y.astype(np.float64)
     residual = np.sum((Y - A) ** 2, axis=0)
     spread = np.sum((Y - Y.mean(axis=0)) ** 2, axis=0)
@@ -328,20 +535,28 @@ def _metric(A: np.ndarray, Y: np.ndarray) -> float:
     return float(np.mean(np.where(spread > 0, 1 - residual / np.where(spread > 0, spread, 1), exact)))
 
 
+def _classifier_only(name: str, instead: str) -> None:
+    if TASK == "none":
+        raise ValueError(f"{name}: this network is a regression ({KIND}), not a classifier; use {instead}")
+
+
 def predict_labels(params: dict[str, np.ndarray], X: object) -> np.ndarray:
-    """Not for this network: it is a regression (identity output, loss mse); use predict."""
-    raise ValueError("predict_labels: this network is a regression (identity output, loss mse), not a classifier; "
-                     "use predict")
+    """The class of each sample (a classifier only; the module docstring says how for this network)."""
+    _classifier_only("predict_labels", "predict")
+    return _labels(forward(params, X))
 
 
 def accuracy(params: dict[str, np.ndarray], X: object, Y: object) -> float:
-    """Not for this network: it is a regression (identity output, loss mse); use score for R²."""
-    raise ValueError("accuracy: this network is a regression (identity output, loss mse), not a classifier; "
-                     "use score() for R²")
+    """The fraction of samples classified right (a classifier only; a regression uses score for R²)."""
+    _classifier_only("accuracy", "score() for R²")
+    params = _check_params(params)
+    X, Y = _check_data(X, Y, _dtype_of(params))
+    return _metric(_forward(params, X, _work(X.shape[0], _dtype_of(params))), Y)
 
 
 def score(params: dict[str, np.ndarray], X: object, Y: object) -> float:
-    """R² of the predictions, averaged over the outputs: 1 is perfect, 0 no better than the mean."""
+    """The accuracy of a classifier; R² of a regression, averaged over the outputs (1 is perfect, 0 no better
+    than the mean)."""
     params = _check_params(params)
     X, Y = _check_data(X, Y, _dtype_of(params))
     return _metric(_forward(params, X, _work(X.shape[0], _dtype_of(params))), Y)
@@ -350,16 +565,6 @@ def score(params: dict[str, np.ndarray], X: object, Y: object) -> float:
 def summary() -> str:
     """The network as a table: layers, activations, shapes, parameter counts, loss, reduction, dtype."""
     return SUMMARY
-
-
-SUMMARY = "\n".join([
-    'Network regression: 3 inputs, 2 layers',
-    'layer  activation  units  W shape  b shape  parameters',
-    '1      relu           32  (3, 32)  (32,)           128',
-    '2      identity        1  (32, 1)  (1,)             33',
-    'total                                              161',
-    'loss mse, reduction mean, dtype float64',
-])
 
 
 class _Pages:
@@ -382,7 +587,7 @@ class _Pages:
             raw = np.empty(size + HUGE_PAGE, np.uint8)
             start = -raw.ctypes.data % HUGE_PAGE
             self.block, self.used = raw[start:start + size], 0
-        array = self.block[self.used:self.used + nbytes].view(dtype).reshape(shape)
+        array: np.ndarray = self.block[self.used:self.used + nbytes].view(dtype).reshape(shape)
         self.used += -(-nbytes // 64) * 64
         return array
 
@@ -419,52 +624,22 @@ def _report(epoch: int, epochs: int, history: dict[str, list[float]], seconds: f
     print("  ".join([*words, f"{seconds:.1f} s"]), flush=True)
 
 
-METRIC = "val_r2"  # history's key for the validation score
+METRIC = "val_accuracy" if TASK != "none" else "val_r2"  # history's key for the validation score
 REPORT_SECONDS = 1.0  # train(verbose=True) prints at most one line per this many seconds
 
 
-def train(
-    X: object,
-    Y: object,
-    params: dict[str, np.ndarray] | None = None,
-    *,
-    optimizer: str = TRAIN_DEFAULTS["optimizer"],
-    learning_rate: float = TRAIN_DEFAULTS["learning_rate"],
-    epochs: int = TRAIN_DEFAULTS["epochs"],
-    batch_size: int = TRAIN_DEFAULTS["batch_size"],
-    seed: int = TRAIN_DEFAULTS["seed"],
-    momentum: float = TRAIN_DEFAULTS["momentum"],
-    beta1: float = TRAIN_DEFAULTS["beta1"],
-    beta2: float = TRAIN_DEFAULTS["beta2"],
-    epsilon: float = TRAIN_DEFAULTS["epsilon"],
-    dtype: type | None = None,
-    validation: tuple[object, object] | None = None,
-    callback: Callable[[int, float], object] | None = None,
-    patience: int | None = None,
-    verbose: bool = False,
-    history: dict[str, list[float]] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
-    """Train and return (params, history).
-
-    gd takes one step per epoch on all of X; sgd, momentum and adam take one step per
-    minibatch of a seeded shuffle. history["loss"][e] is E of epoch e summed over its batches
-    as each was seen before its step (weighted by batch size, so it is a mean over samples);
-    with validation=(Xv, Yv) it also holds "val_loss" and "val_r2" after each epoch.
-    callback(epoch, loss) is called after each epoch; if it returns False, training stops there.
-    patience=p (with validation) stops once the validation loss has not improved for p epochs,
-    and the params returned are those of the epoch with the lowest validation loss.
-    verbose=True prints a progress line after an epoch, at most one per second, and the last.
-    history: a dict to record into (and return), so that a callback can read the epoch's numbers.
-    The input params are not modified. Every array keeps the dtype (params' dtype, or dtype, or
-    DTYPE): X and Y are converted once.
-    """
+def _train(X: object, Y: object, params: dict[str, np.ndarray] | None, optimizer: str, learning_rate: float,
+           epochs: int, batch_size: int, seed: int, settings: dict[str, float], dtype: type | None,
+           validation: tuple[object, object] | None, callback: Callable[[int, float], object] | None,
+           patience: int | None, verbose: bool, history: dict[str, list[float]] | None,
+           ) -> tuple[dict[str, np.ndarray], dict[str, list[float]]]:
+    """train(): each argument checked, then the epochs; ``settings`` the optimizers' settings by keyword."""
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    for name, value in (("learning_rate", learning_rate), ("epsilon", epsilon)):
-        if not (_is_real(value) and np.isfinite(value) and value > 0):
+    for name, value in (("learning_rate", learning_rate), *settings.items()):
+        if SETTINGS.get(name, "positive") == "positive" and not (_is_real(value) and np.isfinite(value) and value > 0):
             raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
-    for name, value in (("momentum", momentum), ("beta1", beta1), ("beta2", beta2)):
-        if not (_is_real(value) and 0 <= value < 1):
+        if SETTINGS.get(name) == "fraction" and not (_is_real(value) and 0 <= value < 1):
             raise ValueError(f"{name}: expected a number in [0, 1), got {value!r}")
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if not _is_integer(value) or value < 1:
@@ -478,7 +653,9 @@ def train(
         raise ValueError(f"history: expected a dict to record into, got {type(history).__name__}")
     if dtype is not None and not (isinstance(dtype, type) and issubclass(dtype, np.floating)):
         raise ValueError(f"dtype: expected a NumPy float type such as np.float32, got {dtype!r}")
-    learning_rate, epsilon, momentum, beta1, beta2 = map(float, (learning_rate, epsilon, momentum, beta1, beta2))
+    rule = OPTIMIZERS[optimizer]
+    learning_rate = float(learning_rate)
+    values = (learning_rate, *(float(value) for value in settings.values()))  # the update's settings, in order
     epochs = int(epochs)
     if params is None:
         dtype = dtype or DTYPE
@@ -496,24 +673,26 @@ def train(
             raise ValueError(message if message.startswith("validation:") else f"validation: {message}") from None
         validation_work = _work(Xv.shape[0], dtype)
     n = X.shape[0]
-    size = n if optimizer == "gd" else min(int(batch_size), n)
+    minibatch = rule["minibatch"]
+    size = min(int(batch_size), n) if minibatch else n
     memory = _Pages()
     flat, weights = _layout(params, dtype, memory)
     gflat, grads = _layout(params, dtype, memory)
-    velocity = memory.zeros(flat.shape, dtype) if optimizer in ("momentum", "adam") else flat[:0]
-    second = memory.zeros(flat.shape, dtype) if optimizer == "adam" else flat[:0]
-    spare = memory.empty(flat.shape, dtype) if optimizer == "adam" else flat[:0]
+    state = tuple(memory.zeros(flat.shape, dtype) for _ in range(rule["state"]))
+    scratch = tuple(memory.empty(flat.shape, dtype) for _ in range(rule["scratch"]))
+    update = rule["update"]
     best = np.empty_like(flat) if patience is not None else flat[:0]  # the params of the best epoch so far
     best_loss, best_epoch = np.inf, -1
-    # gd, sgd and momentum fold η into δ2, so grads hold η ∂E/∂w and the step is one pass.
-    scale = 1.0 if optimizer == "adam" else float(learning_rate)
+    # An optimizer whose step depends on the gradient only through η ∂E/∂w has η folded into the output
+    # layer's δ: grads hold η ∂E/∂w, and gd's step is one pass.
+    scale = learning_rate if rule["scaled"] else 1.0
     # Data that fits in cache is shuffled whole once per epoch; larger data is gathered batch
     # by batch into a buffer that stays in cache. Both visit the same samples in the same order.
-    whole = optimizer == "gd" or X.nbytes + Y.nbytes <= SHUFFLE_WHOLE_BYTES
-    Xs, Ys = (np.empty_like(X), np.empty_like(Y)) if whole and optimizer != "gd" else (X, Y)
+    whole = not minibatch or X.nbytes + Y.nbytes <= SHUFFLE_WHOLE_BYTES
+    Xs, Ys = (np.empty_like(X), np.empty_like(Y)) if whole and minibatch else (X, Y)
     sizes = {size, n % size or size}  # every batch is full but perhaps the last
     works = {m: _work(m, dtype, memory) for m in sizes}
-    gathered = {} if whole else {m: (memory.empty((m, X.shape[1]), dtype), memory.empty((m, Y.shape[1]), dtype))
+    gathered = {} if whole else {m: (memory.empty((m, *X.shape[1:]), dtype), memory.empty((m, Y.shape[1]), dtype))
                                  for m in sizes}
     rng = np.random.default_rng(seed)
     history = {} if history is None else history
@@ -524,7 +703,7 @@ def train(
     started = reported = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(epochs):
-            if optimizer != "gd":
+            if minibatch:
                 order = rng.permutation(n)
                 if whole:  # mode="clip": order is a permutation, and NumPy then writes out= directly
                     X.take(order, axis=0, out=Xs, mode="clip")
@@ -540,34 +719,13 @@ def train(
                     X.take(order[start:stop], axis=0, out=Xb, mode="clip")
                     Y.take(order[start:stop], axis=0, out=Yb, mode="clip")
                 _forward(weights, Xb, work)
-                total += _loss(work, Yb) * ((stop - start) / n)
+                if REDUCTION == "mean":
+                    total += _loss(work, Yb) * ((stop - start) / n)
+                else:
+                    total += _loss(work, Yb)
                 _backward(weights, Xb, Yb, work, grads, scale)
                 step += 1
-                if optimizer == "momentum":
-                    # v ← μ v − η ∂E/∂w,  w ← w + v   (gflat holds η ∂E/∂w)
-                    velocity *= momentum
-                    velocity -= gflat
-                    flat += velocity
-                elif optimizer == "adam":
-                    # m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²,
-                    # w ← w − η m̂ / (√v̂ + ε) with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t)
-                    velocity *= beta1
-                    np.multiply(gflat, 1 - beta1, out=spare)
-                    velocity += spare
-                    second *= beta2
-                    np.square(gflat, out=spare)
-                    spare *= 1 - beta2
-                    second += spare
-                    # root = √(1 − β2^t), so that m̂ / (√v̂ + ε) = m / (√v + ε root) · root / (1 − β1^t)
-                    root = (1 - beta2**step) ** 0.5
-                    np.sqrt(second, out=spare)
-                    spare += epsilon * root
-                    np.divide(velocity, spare, out=spare)
-                    spare *= learning_rate * root / (1 - beta1**step)
-                    flat -= spare
-                else:
-                    # w ← w − η ∂E/∂w   (gflat holds η ∂E/∂w)
-                    flat -= gflat
+                update(flat, gflat, state, scratch, step, *values)
             if not np.isfinite(total) or not np.all(np.isfinite(flat)):
                 raise FloatingPointError(
                     f"training diverged: the loss became {total} at epoch {epoch + 1}; "
@@ -607,20 +765,21 @@ def _npz(path: object) -> str:
 
 def save(params: dict[str, np.ndarray], path: str) -> None:
     """Write params to an .npz file (path, with .npz added if it lacks it); exact round trip with load."""
-    np.savez(_npz(path), **_check_params(params))
+    checked: dict[str, Any] = _check_params(params)
+    np.savez(_npz(path), **checked)
 
 
-class _Malformed(ValueError):
+class _MalformedFileError(ValueError):
     """load(): a file that is not a parameter file of this network (the message says why)."""
 
 
 STORED, DEFLATED = 0, 8  # the zip compression methods np.savez and np.savez_compressed write
 
 
-def _member_header(archive: object, info: object) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+def _member_header(archive: Any, info: Any) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     """(shape, fortran_order, dtype, header bytes) from the .npy header of a zip member, reading no data."""
     if info.flag_bits & 0x1 or info.compress_type not in (STORED, DEFLATED):
-        raise _Malformed(f"{info.filename}: encrypted or compressed in a way np.savez never writes")
+        raise _MalformedFileError(f"{info.filename}: encrypted or compressed in a way np.savez never writes")
     with archive.open(info) as stream:
         version = np.lib.format.read_magic(stream)
         if version == (1, 0):
@@ -628,20 +787,20 @@ def _member_header(archive: object, info: object) -> tuple[tuple[int, ...], bool
         elif version == (2, 0):
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
-            raise _Malformed(f"{info.filename}: .npy format version {version} is not one np.savez writes")
+            raise _MalformedFileError(f"{info.filename}: .npy format version {version} is not one np.savez writes")
         return shape, fortran, dtype, stream.tell()
 
 
-def _read_members(handle: object) -> dict[str, np.ndarray]:
+def _read_members(handle: Any) -> dict[str, np.ndarray]:
     """The arrays of a parameter file, each checked from its header before its data is read."""
     size = handle.seek(0, 2)
     entries = sum(int(np.prod(shape)) for shape in SHAPES.values())
     limit = 8 * entries + 4096 * len(SHAPES) + 65536  # float64 data, and room for zip and .npy headers
     if size > limit:
-        raise _Malformed(f"{size} bytes, more than a parameter file of this network holds ({limit})")
+        raise _MalformedFileError(f"{size} bytes, more than a parameter file of this network holds ({limit})")
     handle.seek(0)
     if handle.read(4) != b"PK\x03\x04":
-        raise _Malformed("not an .npz archive (a zip file, as np.savez writes)")
+        raise _MalformedFileError("not an .npz archive (a zip file, as np.savez writes)")
     handle.seek(0)
     expected = {f"{key}.npy": key for key in SHAPES}
     with np.load(handle, allow_pickle=False) as data:  # reads the zip directory only
@@ -651,19 +810,19 @@ def _read_members(handle: object) -> dict[str, np.ndarray]:
         missing = [key for name, key in expected.items() if name not in names]
         extra = [name[:-4] if name.endswith(".npy") else name for name in names if name not in expected]
         if missing or extra or len(set(names)) != len(names):
-            raise _Malformed(f"does not fit network {NAME} {SIZES}: params: missing keys {missing}, "
+            raise _MalformedFileError(f"does not fit network {NAME} {SIZES}: params: missing keys {missing}, "
                              f"unexpected keys {extra}" + ("" if len(set(names)) == len(names) else ", repeated keys"))
         headers = [(info, *_member_header(archive, info)) for info in members]
         for info, shape, _, dtype, start in headers:
             key = expected[info.filename]
             if shape != SHAPES[key]:
-                raise _Malformed(f"does not fit network {NAME} {SIZES}: params[{key!r}]: expected shape "
+                raise _MalformedFileError(f"does not fit network {NAME} {SIZES}: params[{key!r}]: expected shape "
                                  f"{SHAPES[key]}, got {shape}")
             if dtype.kind != "f" or dtype.itemsize not in (4, 8):
-                raise _Malformed(f"does not fit network {NAME} {SIZES}: params[{key!r}]: expected float32 or "
+                raise _MalformedFileError(f"does not fit network {NAME} {SIZES}: params[{key!r}]: expected float32 or "
                                  f"float64 values, got dtype {dtype}")
             if info.file_size != start + dtype.itemsize * int(np.prod(shape)):
-                raise _Malformed(f"{info.filename}: {info.file_size} bytes, but its header declares "
+                raise _MalformedFileError(f"{info.filename}: {info.file_size} bytes, but its header declares "
                                  f"{start + dtype.itemsize * int(np.prod(shape))}")
         params = {}
         for info, shape, fortran, dtype, start in headers:
@@ -671,7 +830,7 @@ def _read_members(handle: object) -> dict[str, np.ndarray]:
                 stream.read(start)
                 raw = stream.read(info.file_size - start)  # to the member's end, where zipfile checks the CRC
             if len(raw) != info.file_size - start:
-                raise _Malformed(f"{info.filename}: truncated")
+                raise _MalformedFileError(f"{info.filename}: truncated")
             array = np.frombuffer(raw, dtype).reshape(shape, order="F" if fortran else "C")
             params[expected[info.filename]] = np.array(array, order="C")  # writable, contiguous
     return params
@@ -687,16 +846,16 @@ def load(path: str) -> dict[str, np.ndarray]:
     """
     path = str(path)
     try:
-        handle = open(path, "rb")  # noqa: SIM115 (closed below)
+        handle = open(path, "rb")
     except FileNotFoundError:
         if path.endswith(".npz"):
             raise
         path = _npz(path)
-        handle = open(path, "rb")  # noqa: SIM115
+        handle = open(path, "rb")
     try:
         with handle:
             params = _read_members(handle)
-    except _Malformed as error:
+    except _MalformedFileError as error:
         reason = str(error)
         if not reason.startswith("does not fit"):
             reason = f"not a parameter file written by save ({reason})"

@@ -22,7 +22,8 @@ from chainrule.cli import codegen_main
 from codegen import import_module, render_latex, render_markdown
 from derive import SpecError, derive_network, load_spec, spec_from_dict
 from derive.layers import conv2d
-from derive.layers.verify import verify_conv2d, verify_pool2d
+from derive.layers.conv2d import verify_conv2d
+from derive.layers.pool2d import verify_pool2d
 from derive.story import document
 from derive.verify import verify_matrix_form
 from tests.conftest import ROOT, build, numeric_gradients, relative_error
@@ -226,7 +227,7 @@ def _with(index: int, **changes: Any) -> dict[str, Any]:
     ({**GOOD, "inputs": [8, 8]}, "inputs", "expected an integer or [channels, height, width], got 2 numbers"),
     ({**GOOD, "inputs": [1, 0, 8]}, "inputs[1]", "expected an integer from 1 to 4096, got 0"),
     ({**GOOD, "inputs": 64}, "layers[0].type", "conv2d needs an image input [C, H, W], got a flat input of 64"),
-    ({**GOOD, "data": {"X": [[0.0]], "Y": [[1.0]]}}, "data", "not supported with typed layers"),
+    ({**GOOD, "data": {"X": [[0.0]], "Y": [[1.0]]}}, "data.X[0]", "expected a row of 64 numbers"),
 ])
 def test_bad_shapes_are_refused_with_one_line_naming_the_field(spec: dict[str, Any], field: str,
                                                                message: str) -> None:
@@ -266,7 +267,7 @@ def test_shapes_follow_pytorchs_output_size_formula() -> None:
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("padding", [0, 1])
 def test_conv_sums_equal_the_expanded_chain_rule(stride: int, padding: int) -> None:
-    assert verify_conv2d((2, 3), (stride, stride), (padding, padding), channels=2, filters=2, samples=2) == []
+    assert verify_conv2d((2, 3), (stride, stride), (padding, padding), channels=2, filters=2, samples=2) == ()
 
 
 @pytest.mark.parametrize(("kind", "pool", "stride"), [
@@ -318,7 +319,8 @@ def test_conv_documents_compile_and_show_the_convolution_steps(spec: dict[str, A
     tex = render_latex(spec_from_dict({"name": "t", **spec}))
     compile_tex(tex, tmp_path, "t")
     assert "the convolution layer" in tex
-    assert "correlation of the layer input" in tex and "full convolution" in tex and "flipped kernel" in tex
+    assert "correlation of the layer input" in tex and "transposed convolution" in tex
+    assert "flipped kernel" not in tex  # true for stride 1 only; the transposed convolution holds for every stride
     assert r"\delta^{(l)}_{kgij}" in tex  # ∂E/∂b and ∂E/∂W: δ summed over samples k and positions i, j
     kinds = {layer.get("type") for layer in spec["layers"]}
     assert ("tie for the maximum" in tex) == ("maxpool2d" in kinds)
@@ -327,10 +329,15 @@ def test_conv_documents_compile_and_show_the_convolution_steps(spec: dict[str, A
     assert "畳み込み層" in japanese
 
 
-def test_conv_document_with_a_worked_batch_is_refused_clearly() -> None:
-    net = derive_network(spec_from_dict({"name": "t", **SPECS["digits-like"]}))
-    with pytest.raises(SpecError, match="data: a worked example is not supported"):
-        document(net, "en", batch=object())  # type: ignore[arg-type]
+def test_a_conv_document_has_the_graph_and_the_worked_example_of_its_data_table() -> None:
+    rows = np.random.default_rng(0).integers(-10, 11, size=(3, 64)) / 10
+    targets = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.5, 0.5]]
+    spec = spec_from_dict({**GOOD, "data": {"X": rows.tolist(), "Y": targets}})
+    doc = document(derive_network(spec), "en")
+    assert [section.key for section in doc.sections][:4] == ["notation", "network", "chain", "graph"]
+    assert [section.key for section in doc.sections][-3:] == ["backprop", "update", "worked"]
+    worked = render_markdown(spec, "en").split("## A worked example with numbers")[1]
+    assert "the rows of the spec's data table" in worked and "central difference" in worked
 
 
 def test_conv_init_uses_pytorchs_fans() -> None:

@@ -16,7 +16,7 @@ import sympy as sp
 from chainrule.cli import derive_main
 from codegen import latex_of, render_latex, render_markdown
 from derive import derive_network, load_spec, spec_from_dict
-from derive.affine import derive_affine
+from derive.layers.dense import derive_affine
 from derive.steps import Math, Paragraph, Table, Words
 from derive.story import document
 from tests.rendering import compile_tex, katex_errors, pages
@@ -318,7 +318,9 @@ def test_the_notebook_shows_the_derivation_and_one_section(tmp_path: Path) -> No
 
 
 def test_a_convolutional_document_numbers_the_output_as_the_whole_network_does() -> None:
-    """digits_cnn has 4 layers (conv, pool, flatten, dense): its output is A⁽⁴⁾, and only layers 1 and 4 update."""
+    """digits_cnn has 4 layers (conv, pool, flatten, dense): its output is A⁽⁴⁾, every layer keeps its own
+    number (A⁽²⁾ is the pooling's output), and only layers 1 and 4 update."""
     tex = render_latex(derive_network(load_spec(ROOT / "examples" / "digits_cnn.toml")))
-    assert r"\frac{\partial E}{\partial A^{(4)}}" in tex and "A^{(2)}" not in tex
+    assert r"\frac{\partial E}{\partial A^{(4)}}" in tex and r"A^{(2)} &= \operatorname{maxpool}(A^{(1)})" in tex
+    assert r"\delta^{(4)}_{kc} &=" in tex and r"\delta^{(2)}" not in tex and r"\delta^{(3)}" not in tex
     assert "l = 1, 4" in tex

@@ -231,8 +231,9 @@ def test_summary_lists_layers_shapes_and_counts() -> None:
                   layers=[{"units": 32, "activation": "sigmoid"}, {"units": 10, "activation": "softmax"}])
     lines = model.summary().splitlines()
     assert lines[0] == "Network digits: 64 inputs, 2 layers"
-    assert lines[2].split() == ["1", "sigmoid", "32", "(64,", "32)", "(32,)", str(64 * 32 + 32)]
-    assert lines[3].split() == ["2", "softmax", "10", "(32,", "10)", "(10,)", str(32 * 10 + 10)]
+    assert lines[1].split() == ["layer", "kind", "activation", "output", "W", "shape", "b", "shape", "parameters"]
+    assert lines[2].split() == ["1", "dense", "sigmoid", "(32,)", "(64,", "32)", "(32,)", str(64 * 32 + 32)]
+    assert lines[3].split() == ["2", "dense", "softmax", "(10,)", "(32,", "10)", "(10,)", str(32 * 10 + 10)]
     assert lines[4].split() == ["total", str(64 * 32 + 32 + 32 * 10 + 10)]
     assert lines[5] == "loss cross_entropy, reduction mean, dtype float32"
 

@@ -24,8 +24,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from derive import SpecError, parse_spec, spec_from_dict
+from derive.layers import KINDS
 from derive.rules import ACTIVATIONS, LOSSES
-from derive.spec import LAYER_KEYS, OPTIMIZERS, TOP_KEYS, TRAIN_KEYS
+from derive.spec import OPTIMIZERS, TOP_KEYS, TRAIN_KEYS
 from tests.conftest import H, build, numeric_gradients, relative_error
 
 
@@ -293,7 +294,7 @@ def m_unknown_key(draw: st.DrawFn, spec: dict[str, Any]) -> str:
         spec[key] = draw(st.sampled_from(WRONG_VALUES))
         return key
     if where == "layer":
-        index, key = _layer_index(draw, spec), draw(_unknown(LAYER_KEYS))
+        index, key = _layer_index(draw, spec), draw(_unknown((*KINDS["dense"].keys, "type")))
         spec["layers"][index][key] = 1
         return f"layers[{index}].{key}"
     key = draw(_unknown(TRAIN_KEYS))

@@ -16,7 +16,6 @@ from chainrule.data import DataError, load_batch
 from codegen import import_module, render_latex, render_markdown
 from codegen.printers import DerivationLatexPrinter
 from derive import derive_network, load_spec, spec_from_dict
-from derive.layers.grid import GridSpec
 from derive.story import document
 from derive.story.cast import cast_of
 from derive.story.graph import layer_graph, neuron
@@ -46,8 +45,6 @@ def test_the_worked_numbers_are_the_generated_modules_numbers() -> None:
     """An independent fact: the generated NumPy module, at the same parameters and batch, in float64."""
     for spec in [load_spec(path) for path in sorted((ROOT / "examples").glob("*.toml"))] + \
             [spec_from_dict(spec) for spec in UNSEEN[:8]]:
-        if isinstance(spec, GridSpec):  # the worked example is written for dense networks only
-            continue
         net = derive_network(spec)
         worked = work_example(net)
         module = import_module(net)

@@ -1,94 +1,114 @@
-"""What every layer kind's generated code shares: the batch's arrays (``_work``) and the names of
-a layer's outputs and of the gradients flowing into them.
+"""What every layer kind's generated code shares: the names of a layer's arrays, an activation's lines,
+and the comment of the step that passes the error down.
 
-Names of layer l: conv2d keeps Z{l}, A{l}, d{l} = δ{l} as (m·Ho·Wo, F) matrices with (m, Ho, Wo, F)
-views A{l}g, d{l}g; a pooling layer A{l}, g{l} = ∂E/∂A{l} as (m, Ho, Wo, C); flatten A{l}, g{l} as
-(m, C·H·W); dense Z{l}, A{l}, d{l} as (m, units). The input, X (m, C, H, W), is copied once into
-A0 (m, H, W, C), or straight into a padded first conv layer's P1.
+Names of layer l: a kind with an activation keeps Z{l}, A{l} and d{l} = δ{l} = ∂E/∂Z{l} as matrices
+(dense: (m, units); conv2d: (m·Ho·Wo, F), seen as (m, Ho, Wo, F) through A{l}g, d{l}g); a kind
+without one keeps A{l} and g{l} = ∂E/∂A{l} (pooling: (m, Ho, Wo, C); flatten: (m, C·H·W)). The
+input X is (m, d) for a flat network, or (m, C, H, W) copied once into A0 (m, H, W, C).
+
+Each kind's module (``codegen/layers/<stage>.py``) provides:
+
+* ``rows(layer)``: Z's shape as code, for a kind with an activation;
+* ``output(layer)`` and ``gradient(layer)``: the arrays holding A⁽ˡ⁾ and receiving ∂E/∂A⁽ˡ⁾, in the
+  layout the kind keeps them (an image (m, H, W, C), or a matrix);
+* ``forward(net, layer, work)``, ``parameters(net, layer, work)``, ``input_gradient(net, layer, work)``:
+  its lines of the forward pass, of its parameters' gradients, and of ∂E/∂A⁽ˡ⁻¹⁾ into ``gradient`` of
+  the layer below;
+* ``formula(net)``, ``layout(net)``: its lines of the module docstring's notation; ``words(layer)``:
+  the layer in the one-line summary;
+* ``reads_input(layer)``: whether, as the first layer, it reads X itself (no copy into A0).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from codegen.model import Line, Work, _commented
 from codegen.printers import code
-from derive.layers.network import GridLayer, GridNetworkDerivation
 
-Emit = Callable[[GridNetworkDerivation, GridLayer, "GridWork"], list[Line]]
+if TYPE_CHECKING:
+    from codegen.model import Line, Work
+    from derive.network import LayerDerivation, NetworkDerivation
 
-
-@dataclass(frozen=True)
-class KindCode:
-    """A layer kind's generated code: its forward lines, its parameters' gradient lines (empty for a
-    kind without parameters) and the lines that turn ∂E/∂(its output) into ∂E/∂(its input)."""
-
-    forward: Emit
-    parameters: Emit
-    input_gradient: Emit
+NARROW = 64  # below this many columns a row maximum is faster through the transpose
 
 
-def no_parameters(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
-    return []
+def output_of(net: NetworkDerivation, index: int) -> str:
+    """The array holding A⁽ⁱⁿᵈᵉˣ⁾ in its kind's layout; A⁽⁰⁾ is X (flat), A0 (an image copied once), or X
+    seen as (m, H, W, C) when the first layer reads it itself."""
+    if index > 0:
+        below = net.layers[index - 1]
+        return below.kind.code().output(below)  # type: ignore[no-any-return]
+    if len(net.spec.input_shape) == 1:
+        return "X"
+    first = net.layers[0]
+    return "X.transpose(0, 2, 3, 1)" if first.kind.code().reads_input(first) else "A0"
 
 
-class GridWork(Work):
-    """:class:`~codegen.model.Work` for a network with typed layers: a conv layer's Z is (m·Ho·Wo, F)."""
-
-    def __init__(self, net: GridNetworkDerivation) -> None:
-        super().__init__({layer.index: rows_by_columns(layer) for layer in net.layers if layer.unit is not None})
-
-
-def rows_by_columns(layer: GridLayer) -> str:
-    """The shape of Z{l}: (m, units) for dense, (m·Ho·Wo, F) for conv2d."""
-    if layer.kind == "dense":
-        return f"(m, {layer.out_shape[0]})"
-    filters, height, width = layer.out_shape
-    return f"(m * {height * width}, {filters})"
+def gradient_of(net: NetworkDerivation, index: int) -> str:
+    """The array receiving ∂E/∂A⁽ⁱⁿᵈᵉˣ⁾ (for a layer with an activation: its δ's buffer, which the
+    activation's derivative then scales)."""
+    below = net.layers[index - 1]
+    return below.kind.code().gradient(below)  # type: ignore[no-any-return]
 
 
-def image(net: GridNetworkDerivation, index: int) -> str:
-    """The (m, H, W, C) array holding the output of layer ``index`` (0: the input)."""
-    if index == 0:  # a padded first conv layer copies X straight into its padded input
-        first = net.layers[0]
-        padded = first.kind == "conv2d" and first.settings.padding != (0, 0)
-        return "X.transpose(0, 2, 3, 1)" if padded else "A0"
-    return f"A{index}g" if net.layers[index - 1].kind == "conv2d" else f"A{index}"
+def step(net: NetworkDerivation, layer: LayerDerivation, product: str, partial: str) -> str:
+    """The comment of the line that passes the error to the layer below: δ⁽ˡ⁻¹⁾ = (…) ⊙ f′(Z⁽ˡ⁻¹⁾) where
+    that layer has an activation, ∂E/∂A⁽ˡ⁻¹⁾ = … where it has none."""
+    l = layer.index
+    below = net.layers[l - 2]
+    if below.rule is not None:
+        return f"δ{l - 1} = {product} ⊙ {below.rule.name}'(Z{l - 1})   ({partial})"
+    return f"∂E/∂A{l - 1} = {product}   ({partial})"
 
 
-def image_gradient(net: GridNetworkDerivation, index: int) -> str:
-    """The (m, H, W, C) array receiving ∂E/∂(output of layer ``index``)."""
-    return f"d{index}g" if net.layers[index - 1].kind == "conv2d" else f"g{index}"
+def activation_lines(layer: LayerDerivation, work: Work) -> list[Line]:
+    """A{l} = f(Z{l}) into an array of Z{l}'s shape (or A{l} is Z{l} itself for the identity); softmax over
+    each row, shifted by the row maximum, into buffers allocated once."""
+    from codegen.model import commented
 
-
-def flat_gradient(net: GridNetworkDerivation, index: int) -> str:
-    return f"d{index}" if net.layers[index - 1].kind == "dense" else f"g{index}"
-
-
-def activation_lines(layer: GridLayer, work: GridWork) -> list[Line]:
-    """A{l} = f(Z{l}) into an array of Z{l}'s shape (or A{l} is Z{l} itself for the identity)."""
-    unit, l = layer.unit, layer.index
-    assert unit is not None
-    shape = rows_by_columns(layer)
-    if unit.rule.kind == "softmax":
+    l, rule = layer.index, layer.rule
+    assert rule is not None
+    shape = layer.kind.code().rows(layer)
+    if layer.is_softmax:
+        columns = layer.out_shape[0]
         work.array("Zs", shape, "softmax: Z shifted by its row maximum, and S = Σ_j exp(Zs) per row")
         work.array("S", "(m, 1)")
+        work.array("Zmax", "(m, 1)")
+        maximum = _row_maximum(work, l, columns)
         work.array(f"A{l}", shape)
-        return _commented("softmax, shifted by the row maximum so exp never overflows", [
-            f"np.subtract(Z{l}, Z{l}.max(axis=1, keepdims=True), out=Zs)",
+        return commented("softmax, shifted by the row maximum so exp never overflows", [
+            *maximum,
+            f"np.subtract(Z{l}, Zmax, out=Zs)",
             f"np.exp(Zs, out=A{l})",
             f"np.add.reduce(A{l}, axis=1, keepdims=True, out=S)",
             f"A{l} /= S",
         ])
-    if unit.forward == unit.Z:
-        work.alias(f"A{l}", f"Z{l}", f"{unit.rule.name}: A{l} is Z{l} itself")
+    if layer.forward == layer.Z:
+        work.alias(f"A{l}", f"Z{l}", f"{rule.name}: A{l} is Z{l} itself")
         return []
-    assert unit.forward is not None
+    assert layer.forward is not None
     work.array(f"A{l}", shape)
     emitter = work.emitter(l)
-    emitter.once(unit.forward, lambda expr: emitter.assign(f"A{l}", expr))
-    return _commented(f"A{l} = {code(unit.forward)}", emitter.lines)
+    emitter.once(layer.forward, lambda expr: emitter.assign(f"A{l}", expr))
+    return commented(f"A{l} = {code(layer.forward)}", emitter.lines)
+
+
+def _row_maximum(work: Work, l: int, columns: int) -> list[str]:
+    """Statements leaving max_j Z_kj in Zmax (m, 1).
+
+    NumPy reduces a short last axis row by row, 4x to 8x slower than it reduces the first
+    axis in vector steps; so a narrow Z is copied to its transpose first. The maximum is
+    exact whatever the order.
+    """
+    if columns >= NARROW:
+        return [f"np.maximum.reduce(Z{l}, axis=1, keepdims=True, out=Zmax)"]
+    work.array(f"Z{l}t", f"({columns}, m)", f"Z{l} transposed, for its row maximum")
+    return [f"np.copyto(Z{l}t, Z{l}.T)", f"np.maximum.reduce(Z{l}t, axis=0, out=Zmax[:, 0])"]
+
+
+def reads_input(layer: LayerDerivation) -> bool:
+    """The default: a first layer reads X from A0 (images) or from X itself (flat)."""
+    return False
 
 
 def strided(sh: int, sw: int) -> str:

@@ -9,16 +9,49 @@ kh·kw strided adds is about 6× faster than kh·kw products of δ with W[:, :, 
 
 from __future__ import annotations
 
-from codegen.layers.base import GridWork, KindCode, activation_lines, image, image_gradient, offset_slice, strided
-from codegen.model import Line
-from derive.layers.network import GridLayer, GridNetworkDerivation
+from codegen.layers.base import activation_lines, gradient_of, offset_slice, output_of, step, strided
+from codegen.model import Line, Work
+from derive.network import LayerDerivation, NetworkDerivation
 
 
-def _conv_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
+def rows(layer: LayerDerivation) -> str:
+    filters, height, width = layer.out_shape
+    return f"(m * {height * width}, {filters})"
+
+
+def output(layer: LayerDerivation) -> str:
+    return f"A{layer.index}g"
+
+
+def gradient(layer: LayerDerivation) -> str:
+    return f"d{layer.index}g"
+
+
+def reads_input(layer: LayerDerivation) -> bool:
+    """A padded first convolution copies X straight into its padded input, with no A0 between."""
+    return layer.settings.padding != (0, 0)  # type: ignore[attr-defined]
+
+
+def formula(net: NetworkDerivation) -> str:
+    return "conv2d: Zl[k, f, i, j] = bl[f] + Σ_c Σ_u Σ_v Wl[f, c, u, v] A(l-1)[k, c, s·i + u - p, s·j + v - p]"
+
+
+def layout(net: NetworkDerivation) -> str:
+    return "a conv2d W is (filters, C, kh, kw), as in PyTorch."
+
+
+def words(layer: LayerDerivation) -> str:
+    s = layer.settings
+    assert layer.rule is not None
+    return (f"[conv2d {s.filters}@{s.kernel[0]}x{s.kernel[1]} stride {s.stride[0]},{s.stride[1]} "  # type: ignore[attr-defined]
+            f"pad {s.padding[0]},{s.padding[1]} {layer.rule.name}]")  # type: ignore[attr-defined]
+
+
+def forward(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:
     s, l = layer.settings, layer.index
     (channels, height, width), (filters, out_h, out_w) = layer.in_shape, layer.out_shape
-    (kh, kw), (sh, sw), (ph, pw) = s.kernel, s.stride, s.padding
-    source = image(net, l - 1)
+    (kh, kw), (sh, sw), (ph, pw) = s.kernel, s.stride, s.padding  # type: ignore[attr-defined]
+    source = output_of(net, l - 1)
     head = (f"Layer {l}: conv2d, {filters} filters {kh}x{kw}, stride ({sh}, {sw}), padding ({ph}, {pw}): "
             f"Z{l}[k, f, i, j] = b{l}[f] + Σ_c,u,v W{l}[f, c, u, v] "
             f"A{l - 1}[k, c, {sh}·i + u - {ph}, {sw}·j + v - {pw}]")
@@ -51,9 +84,9 @@ def _conv_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
     return lines
 
 
-def _conv_parameters(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
+def parameters(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:
     l, (filters, channels) = layer.index, (layer.out_shape[0], layer.in_shape[0])
-    kh, kw = layer.settings.kernel
+    kh, kw = layer.settings.kernel  # type: ignore[attr-defined]
     work.array(f"KG{l}", f"({filters}, {kh * kw * channels})", f"layer {l}: ∂E/∂W{l} in K{l}'s (u, v, c) order")
     rows = layer.out_shape[1] * layer.out_shape[2]
     work.alias(f"ones{l}", f"np.ones(m * {rows}, dtype)", f"layer {l}: a row of ones, for ∂E/∂b{l} = 𝟏ᵀ δ{l}")
@@ -68,12 +101,13 @@ def _conv_parameters(net: GridNetworkDerivation, layer: GridLayer, work: GridWor
     ]
 
 
-def _conv_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
-    """∂E/∂A⁽ˡ⁻¹⁾: δ W into the im2col matrix, then each kernel offset's column added back (col2im)."""
+def input_gradient(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:
+    """∂E/∂A⁽ˡ⁻¹⁾, the transposed convolution: δ W into the im2col matrix, then each kernel offset's column
+    added back (col2im)."""
     s, l = layer.settings, layer.index
     (channels, height, width), (_, out_h, out_w) = layer.in_shape, layer.out_shape
-    (kh, kw), (sh, sw), (ph, pw) = s.kernel, s.stride, s.padding
-    target = image_gradient(net, l - 1)
+    (kh, kw), (sh, sw), (ph, pw) = s.kernel, s.stride, s.padding  # type: ignore[attr-defined]
+    target = gradient_of(net, l - 1)
     if (ph, pw) != (0, 0):
         work.array(f"dP{l}", f"(m, {height + 2 * ph}, {width + 2 * pw}, {channels})",
                    f"layer {l}: ∂E/∂(padded input)")
@@ -83,8 +117,9 @@ def _conv_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) ->
     rows, cols = offset_slice("u", sh, out_h), offset_slice("v", sw, out_w)
     lines = [
         Line(f"np.matmul(d{l}, K{l}, out=C{l})",
-             (f"∂E/∂A{l - 1}[k, c, y, x] = Σ_f,i,j δ{l}[k, f, i, j] W{l}[f, c, y - s·i + p, x - s·j + p] "
-              "(a full convolution with the flipped kernel):",
+             (step(net, layer, f"conv_transpose(δ{l}, W{l})", f"∂Z{l}/∂A{l - 1}: the kernel weight joining them"),
+              f"∂E/∂A{l - 1}[k, c, y, x] = Σ_f,i,j δ{l}[k, f, i, j] W{l}[f, c, y - s·i + p, x - s·j + p] over the "
+              "windows that cover (y, x):",
               f"δ{l} W{l} gives each window's share (into C{l}, free now), added back at its place")),
         Line(f"{padded}.fill(0)"),
         Line(f"for u in range({kh}):"),
@@ -96,5 +131,3 @@ def _conv_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) ->
                           ("the padding's share is dropped: it is not an input",)))
     return lines
 
-
-CODE = KindCode(_conv_forward, _conv_parameters, _conv_input)

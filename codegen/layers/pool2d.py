@@ -8,29 +8,75 @@ the offset of each window's first maximum (PyTorch's choice at a tie), by a runn
 
 from __future__ import annotations
 
-from codegen.layers.base import GridWork, KindCode, image, image_gradient, no_parameters, offset_slice, strided
-from codegen.model import Line
-from derive.layers.network import GridLayer, GridNetworkDerivation
+from codegen.layers.base import gradient_of, offset_slice, output_of, reads_input, step, strided
+from codegen.model import Line, Work
+from derive.network import LayerDerivation, NetworkDerivation
+
+__all__ = [
+    "formula",
+    "forward",
+    "gradient",
+    "input_gradient",
+    "layout",
+    "output",
+    "parameters",
+    "reads_input",
+    "words",
+]
 
 
-def _tiles(layer: GridLayer) -> bool:
+def output(layer: LayerDerivation) -> str:
+    return f"A{layer.index}"
+
+
+def gradient(layer: LayerDerivation) -> str:
+    return f"g{layer.index}"
+
+
+def formula(net: NetworkDerivation) -> str:
+    return "pooling: Al[k, c, i, j] = max or mean of A(l-1)[k, c, s·i + u, s·j + v] over the window (u, v)"
+
+
+def layout(net: NetworkDerivation) -> str:
+    return ""
+
+
+def words(layer: LayerDerivation) -> str:
+    s = layer.settings
+    return f"[{layer.kind.name} {s.pool[0]}x{s.pool[1]} stride {s.stride[0]},{s.stride[1]}]"  # type: ignore[attr-defined]
+
+
+def parameters(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:
+    return []
+
+
+def input_gradient(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:
+    l = layer.index
+    if layer.kind.name == "maxpool2d":
+        lines, words = _max_input(net, layer, work), step(net, layer, f"route(g{l})", "each window's first maximum")
+    else:
+        lines, words = _avg_input(net, layer, work), step(net, layer, f"spread(g{l})", "each window's mean")
+    return [Line(lines[0].code, (words, *lines[0].comments)), *lines[1:]]
+
+
+def _tiles(layer: LayerDerivation) -> bool:
     """Whether the pooling windows tile the input: stride = pool, so a reshape shows every window."""
     return layer.settings.stride == layer.settings.pool
 
 
-def _window_entry(layer: GridLayer) -> str:
+def _window_entry(layer: LayerDerivation) -> str:
     """The entry (u, v) of every window at once, (m, Ho, Wo, C): a strided view of the input."""
     return f"R{layer.index}[:, :, u, :, v]" if _tiles(layer) else f"V{layer.index}[..., u, v]"
 
 
-def _pool_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
+def forward(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:
     s, l = layer.settings, layer.index
     channels, out_h, out_w = layer.out_shape
     (ph, pw), (sh, sw) = s.pool, s.stride
-    source = image(net, l - 1)
+    source = output_of(net, l - 1)
     out = f"(m, {out_h}, {out_w}, {channels})"
-    what = "max" if layer.kind == "maxpool2d" else "mean"
-    head = (f"Layer {l}: {layer.kind} {ph}x{pw}, stride ({sh}, {sw}): "
+    what = "max" if layer.kind.name == "maxpool2d" else "mean"
+    head = (f"Layer {l}: {layer.kind.name} {ph}x{pw}, stride ({sh}, {sw}): "
             f"A{l}[k, c, i, j] = {what} of its window of A{l - 1}, one window entry (u, v) at a time")
     work.array(f"A{l}", out, f"layer {l}: A{l} and g{l} = ∂E/∂A{l} as (m, Ho, Wo, C)")
     work.array(f"g{l}", out)
@@ -44,7 +90,7 @@ def _pool_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
     entry = _window_entry(layer)
     first = entry.replace("u", "0").replace("v", "0")
     loop = [Line(f"for o in range(1, {ph * pw}):"), Line(f"    u, v = divmod(o, {pw})")]
-    if layer.kind == "avgpool2d":
+    if layer.kind.name == "avgpool2d":
         return [Line(f"np.copyto(A{l}, {first})", (head,)), *loop, Line(f"    A{l} += {entry}"),
                 Line(f"A{l} *= {1 / (ph * pw)!r}", (f"the mean: the window's sum times 1/({ph}·{pw})",))]
     kind = "np.int8" if ph * pw <= 127 else "np.intp"
@@ -61,7 +107,7 @@ def _pool_forward(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) 
             Line(f"    np.maximum(A{l}, {entry}, out=A{l})")]
 
 
-def _max_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
+def _max_input(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:
     l = layer.index
     why = f"∂A{l}/∂(window entry) = [entry is the window's first maximum] (SymPy: Π H(a - a')): g{l} routed there"
     return _scatter(net, layer, [
@@ -69,7 +115,7 @@ def _max_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> 
         Line(f"np.multiply(g{l}, G{l}, out={{share}})")], work)
 
 
-def _avg_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> list[Line]:
+def _avg_input(net: NetworkDerivation, layer: LayerDerivation, work: Work) -> list[Line]:
     l = layer.index
     (ph, pw) = layer.settings.pool
     why = f"∂A{l}/∂(window entry) = 1/({ph}·{pw}): each entry of a window gets g{l}/({ph}·{pw})"
@@ -77,7 +123,7 @@ def _avg_input(net: GridNetworkDerivation, layer: GridLayer, work: GridWork) -> 
             *_scatter(net, layer, [Line(f"np.copyto({{share}}, g{l})")], work)]
 
 
-def _scatter(net: GridNetworkDerivation, layer: GridLayer, share: list[Line], work: GridWork) -> list[Line]:
+def _scatter(net: NetworkDerivation, layer: LayerDerivation, share: list[Line], work: Work) -> list[Line]:
     """∂E/∂A⁽ˡ⁻¹⁾ from each window's share, one window offset (u, v) at a time: ``share`` writes the
     shares of offset o = u·pw + v, (m, Ho, Wo, C), into ``{share}``. Where the windows tile, that is
     the strided view of ∂E/∂A⁽ˡ⁻¹⁾ they cover; else a buffer added at its place (windows overlap)."""
@@ -85,7 +131,7 @@ def _scatter(net: GridNetworkDerivation, layer: GridLayer, share: list[Line], wo
     channels, out_h, out_w = layer.out_shape
     height, width = layer.in_shape[1:]
     (ph, pw), (sh, sw) = layer.settings.pool, layer.settings.stride
-    target = image_gradient(net, l - 1)
+    target = gradient_of(net, l - 1)
     lines = []
     loop = [Line(f"for o in range({ph * pw}):"), Line(f"    u, v = divmod(o, {pw})")]
     if _tiles(layer):
@@ -101,6 +147,3 @@ def _scatter(net: GridNetworkDerivation, layer: GridLayer, share: list[Line], wo
     return [Line(f"{target}.fill(0)", ("windows overlap or leave gaps: add each offset's share",)), *loop, *body,
             Line(f"    {target}[:, {rows}, {cols}] += U{l}")]
 
-
-MAX = KindCode(_pool_forward, no_parameters, _max_input)
-AVG = KindCode(_pool_forward, no_parameters, _avg_input)

@@ -1,10 +1,13 @@
 """The derivation told step by step, as data (:mod:`derive.steps`), in the notation of
 :mod:`derive.naming`.
 
-Order: the notation; the network and its block diagram; the chain rule; ∂E/∂A from the
-loss; ∂A/∂Z for each activation (softmax with the output δ); the dense layer's partials and
-the sums that make them matrix products; backpropagation through this network layer by
-layer (for a single neuron, weight by weight instead of the general dense layer); the update rule.
+Order, the same for every network: the notation; the network and its block diagram; the chain
+rule; the computational graph; ∂E/∂A from the loss; ∂A/∂Z for each activation (softmax with the
+output δ); each layer kind's derivation, in the order the kinds first appear (the dense layer's
+partials and the sums that make them matrix products, for a single neuron weight by weight; the
+convolution's; the pooling's routing; flatten); backpropagation through this network layer by
+layer; the update rule; a worked example with numbers. The sections that walk the network ask
+each layer's kind for its part (:mod:`derive.story.layers`).
 """
 
 from __future__ import annotations
@@ -19,12 +22,10 @@ from derive.story import (
     activation,
     backprop,
     chain,
-    dense,
     forward,
     graph,
     loss,
     notation_table,
-    scalar,
     softmax,
     update,
     worked,
@@ -65,14 +66,6 @@ class Document:
 def document(net: NetworkDerivation, language: str = "en", batch: Batch | None = None) -> Document:
     """The derivation of ``net`` as a document in ``language``; its worked example runs on ``batch``
     (default: the spec's ``[data]``, else a seeded batch)."""
-    from derive.layers.network import GridNetworkDerivation  # conv2d, pooling, flatten: derive/story/grid.py
-    if isinstance(net, GridNetworkDerivation):
-        if batch is not None:
-            from derive.errors import SpecError
-            raise SpecError("data", "a worked example is not supported for networks with typed layers yet",
-                            net.spec.source)
-        from derive.story import grid
-        return grid.document(net, language)
     with i18n.language(language):
         cast = cast_of(net)
         example = work_example(net, batch)
@@ -85,10 +78,8 @@ def document(net: NetworkDerivation, language: str = "en", batch: Batch | None =
             *activation.sections(net, cast),
             *softmax.sections(net, cast),
         ]
-        if scalar.applies(net):  # one neuron: weight by weight, which gives the same sums
-            sections += scalar.sections(net, cast)
-        else:
-            sections += [dense.partials_section(net), dense.sums_section(net, cast)]
+        for kind in notation_table.kinds_of(net):
+            sections += kind.story().sections(net, cast, kind)  # type: ignore[attr-defined]
         sections += [backprop.section(net, cast), update.section(net, cast),
                      worked.section(net, cast, example)]
         if cast.constants:  # named constants (SELU's λ, α) by name everywhere, not as 31-digit fractions

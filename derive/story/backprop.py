@@ -1,12 +1,12 @@
 """Backpropagation through this network, layer by layer: every δ⁽ˡ⁾ and every gradient, as the
-generated module computes them."""
+generated module computes them. Each layer's kind gives its parameters' gradients and ∂E/∂A⁽ˡ⁻¹⁾
+(:mod:`derive.story.layers`); where the layer below has an activation, ∂E/∂A⁽ˡ⁻¹⁾ ⊙ f′ is its δ."""
 
 from __future__ import annotations
 
 import sympy as sp
 
 from derive import naming
-from derive.affine import derive_affine, for_layer
 from derive.forms import oriented
 from derive.i18n import _
 from derive.loss import display_scale
@@ -17,23 +17,28 @@ from derive.story.cast import Cast, entries
 
 
 def section(net: NetworkDerivation, cast: Cast) -> Section:
-    affine = derive_affine()
     rows: list[Row] = []
     blocks: list[Block] = [say(_("Put together, from the output back to the input; the generated module's backward "
                                  "pass computes exactly these lines, in this order."))]
     last = net.layers[-1]
     rows += _output_rows(net, cast, last)
     for layer in reversed(net.layers):
-        l = layer.index
-        if l < net.depth:
-            prime = Call(cast.layer(layer).derivative(), naming.Z(l))
-            back = for_layer(affine.input_sum.matrix, l + 1)
-            rows.append(row(naming.delta(l), Elementwise(back, prime)))
-            assert layer.backward is not None
-            rows.append(row(Call(cast.layer(layer).derivative(), naming.entry(naming.Z(l), naming.k, naming.j)),
-                            entries(layer.backward, (layer.A, layer.Z))))
-        rows.append(row(Partial(naming.E, naming.W(l)), for_layer(affine.weight_sum.matrix, l)))
-        rows.append(row(Partial(naming.E, naming.b(l)), for_layer(affine.bias_sum.matrix, l)))
+        story = layer.kind.story()
+        rows += story.parameter_rows(net, layer, cast)
+        if layer.index == net.first_with_parameters:
+            break
+        back = story.input_gradient(net, layer)
+        below = net.layers[layer.index - 2]
+        if not below.has_activation:
+            rows.append(row(Partial(naming.E, naming.A(below.index)), back))
+            continue
+        l = below.index
+        prime = Call(cast.layer(below).derivative(), naming.Z(l))
+        rows.append(row(naming.delta(l), Elementwise(back, prime)))
+        assert below.backward is not None
+        indices = (naming.k, naming.j) if len(below.out_shape) == 1 else (naming.k, naming.c, naming.i, naming.j)
+        rows.append(row(Call(cast.layer(below).derivative(), naming.entry(naming.Z(l), *indices)),
+                        entries(below.backward, (below.A, below.Z), indices=indices)))
     blocks.append(display(*rows))
     cancelled = _cancellation(net, cast, last)
     if cancelled is not None:

@@ -37,17 +37,19 @@ class Cast:
         return self.functions[rule.name]
 
     def layer(self, layer: LayerDerivation) -> FunctionName:
+        """The function name of a layer's activation (a layer that has one)."""
+        assert layer.rule is not None
         return self.functions[layer.rule.name]
 
 
 def cast_of(net: NetworkDerivation) -> Cast:
     formulas: list[ActivationRule] = []
-    for layer in net.layers:
-        if ACTIVATIONS.get(layer.rule.name) != layer.rule and layer.rule not in formulas:
-            formulas.append(layer.rule)
+    rules = [layer.rule for layer in net.layers if layer.rule is not None]
+    for rule in rules:
+        if ACTIVATIONS.get(rule.name) != rule and rule not in formulas:
+            formulas.append(rule)
     functions: dict[str, FunctionName] = {}
-    for layer in net.layers:
-        rule = layer.rule
+    for rule in rules:
         if rule in formulas:
             number = f"_{{{formulas.index(rule) + 1}}}" if len(formulas) > 1 else ""
             functions[rule.name] = FunctionName(rf"\varphi{number}")
@@ -55,17 +57,20 @@ def cast_of(net: NetworkDerivation) -> Cast:
             functions[rule.name] = FunctionName(rule.latex)
     loss = FunctionName(net.spec.loss.latex) if LOSSES.get(net.spec.loss.name) == net.spec.loss else FORMULA_LOSS
     constants: dict[sp.Expr, sp.Expr] = {}
-    for layer in net.layers:
-        constants.update(constant_symbols(layer.rule))
+    for rule in rules:
+        constants.update(constant_symbols(rule))
     return Cast(functions, loss, tuple(formulas), constants)
 
 
 def entries(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], row: sp.Symbol = naming.k,
-            column: sp.Symbol = naming.j) -> sp.Expr:
-    """``expr`` in whole arrays (A2, Y, Z2) written for one entry (A⁽²⁾_kj, Y_kj, Z⁽²⁾_kj).
+            column: sp.Symbol = naming.j, indices: tuple[sp.Symbol, ...] | None = None) -> sp.Expr:
+    """``expr`` in whole arrays (A2, Y, Z2) written for one entry (A⁽²⁾_kj, Y_kj, Z⁽²⁾_kj), or for the
+    entry at ``indices`` (an image's (k, c, i, j)).
 
     A row sum Σ over the outputs of one sample becomes a sum over a second column index.
     """
+    if indices is not None:
+        return expr.xreplace({symbol: naming.entry(symbol, *indices) for symbol in symbols})
     sums: dict[sp.Dummy, sp.Expr] = {}
 
     def held(inner: sp.Expr) -> sp.Dummy:  # kept aside, so the outer entries do not reach inside

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import sympy as sp
 
 from derive import naming
-from derive.affine import derive_affine, for_layer, in_range
 from derive.forms import oriented
 from derive.i18n import _
+from derive.layers.dense import derive_affine, for_layer
+from derive.layers.sums import in_range
 from derive.loss import display_scale
 from derive.network import NetworkDerivation
 from derive.notation import Call, Chain, EntryOf, Partial, Plus, Scaled, SumOver, Times
@@ -23,7 +24,8 @@ MAX_INPUTS = 8
 def applies(net: NetworkDerivation) -> bool:
     """A single neuron with a few inputs and an elementwise activation: the seeds' perceptron."""
     layer = net.layers[0]
-    return net.depth == 1 and layer.fan_out == 1 and layer.fan_in <= MAX_INPUTS and layer.backward is not None
+    return (net.depth == 1 and layer.kind.name == "dense" and layer.fan_out == 1 and layer.fan_in <= MAX_INPUTS
+            and layer.backward is not None)
 
 
 def sections(net: NetworkDerivation, cast: Cast) -> Iterator[Section]:

@@ -3,6 +3,8 @@ for every W⁽ˡ⁾ and b⁽ˡ⁾."""
 
 from __future__ import annotations
 
+import string
+
 import sympy as sp
 
 from derive import naming
@@ -12,17 +14,15 @@ from derive.notation import (
     Assign,
     Chain,
     Difference,
-    Elementwise,
-    Fraction,
     Listing,
     Norm,
     Partial,
-    Plus,
     Relation,
     Span,
     Times,
 )
-from derive.steps import Block, Row, Section, display, row, say
+from derive.optimizers import OPTIMIZERS
+from derive.steps import Block, Paragraph, Section, display, row, say
 from derive.story.cast import Cast
 
 THETA, ETA = naming.THETA, naming.ETA
@@ -46,76 +46,51 @@ def section(net: NetworkDerivation, cast: Cast) -> Section:
                            -Times(Norm(naming.GRAD_E), Norm(naming.DELTA_THETA))),
             l=_layers(net)),
     ]
-    loss = naming.E if train.optimizer == "gd" else naming.E_BATCH
+    rule = OPTIMIZERS[train.optimizer]
+    loss = naming.E_BATCH if rule.minibatch else naming.E
     W, b = naming.GENERIC["W"], naming.GENERIC["b"]
     blocks.append(display(*(row(None, Assign(theta, Difference(theta, Chain(ETA, Partial(loss, theta)))), relation="")
                             for theta in (W, b))))
-    if train.optimizer == "momentum":
-        blocks.append(say(_("This network trains with momentum: each parameter {theta} keeps a velocity {V} of its "
-                            "shape, starting at 0, that remembers the earlier steps; for each minibatch"),
-                          theta=Relation(THETA, "in", sp.FiniteSet(W, b)), V=naming.VELOCITY))
-        blocks.append(display(*_momentum_rows(loss)))
-    elif train.optimizer == "adam":
-        blocks.append(say(_("This network trains with Adam, which scales the step of every entry: each parameter "
-                            "{theta} keeps two running averages of its shape, {M} and {V}, starting at 0; at step {t}, "
-                            "with {G},"),
-                          theta=Relation(THETA, "in", sp.FiniteSet(W, b)), M=naming.MOMENT1, V=naming.MOMENT2,
-                          t=naming.STEP, G=sp.Eq(naming.GRADIENT, Partial(loss, THETA), evaluate=False)))
-        blocks.append(display(*_adam_rows()))
+    if rule.words is not None:
+        values = {"theta": Relation(THETA, "in", sp.FiniteSet(W, b)), "V": naming.VELOCITY, "M": naming.MOMENT1,
+                  "t": naming.STEP, "G": sp.Eq(naming.GRADIENT, Partial(loss, THETA), evaluate=False)}
+        if rule.state:
+            values["V"] = rule.state[-1]
+        blocks.append(saying(rule.words(), values))
+        gradient = {naming.GRADIENT: Partial(loss, THETA)} if rule.shows == "partial" else {}
+        rows = [row(None, assign.xreplace(gradient), relation="") for assign in rule.update]
+        if rule.where:
+            rows.append(row(None, Listing(*rule.where), relation=""))
+        blocks.append(display(*rows))
     blocks.append(_schedule(net))
     return Section("update", say(_("From the gradient to the update")), tuple(blocks))
 
 
-def _momentum_rows(loss: sp.Symbol) -> list[Row]:
-    V = naming.VELOCITY
-    return [row(None, Assign(V, Difference(Chain(naming.MU, V), Chain(ETA, Partial(loss, THETA)))), relation=""),
-            row(None, Assign(THETA, THETA + V), relation="")]
-
-
-def _adam_rows() -> list[Row]:
-    M, V, G, t = naming.MOMENT1, naming.MOMENT2, naming.GRADIENT, naming.STEP
-    b1, b2 = naming.BETA1, naming.BETA2
-    hat_M, hat_V = sp.Symbol("Mhat"), sp.Symbol("Vhat")
-    return [
-        row(None, Assign(M, Plus(Chain(b1, M), Chain(1 - b1, G))), relation=""),
-        row(None, Assign(V, Plus(Chain(b2, V), Chain(1 - b2, Elementwise(G, G)))), relation=""),
-        row(None, Assign(THETA, Difference(THETA, Chain(ETA, Fraction(hat_M, sp.sqrt(hat_V) + naming.EPSILON)))),
-            relation=""),
-        row(None, Listing(sp.Eq(hat_M, Fraction(M, 1 - b1**t), evaluate=False),
-                          sp.Eq(hat_V, Fraction(V, 1 - b2**t), evaluate=False)), relation=""),
-    ]
+def saying(message: str, values: dict[str, sp.Basic]) -> Paragraph:
+    """``say`` with the values ``message`` has placeholders for (a rule's words use some of a common set)."""
+    names = {name for _, name, _, _ in string.Formatter().parse(message) if name}
+    return say(message, **{name: value for name, value in values.items() if name in names})
 
 
 def _schedule(net: NetworkDerivation) -> Block:
     train = net.spec.train
-    values = {"eta": sp.Eq(ETA, naming.number(train.learning_rate), evaluate=False)}
-    if train.optimizer == "gd":
-        return say(_("Full-batch gradient descent: the batch is the whole training set, one step per epoch; "
-                     "{eta}."), **values)
-    message = {
-        "sgd": _("Stochastic gradient descent: each epoch shuffles the samples (seeded) and cuts them into minibatches "
-                 "{B} of {size} samples; each takes one step with the gradient of its own loss {EB}, which is {E} with "
-                 "the sums over the samples of {B} only; {eta}."),
-        "momentum": _("Each epoch shuffles the samples (seeded) and cuts them into minibatches {B} of {size} samples; "
-                      "{EB} is {E} with the sums over the samples of {B} only; {eta}, {mu}."),
-        "adam": _("Each epoch shuffles the samples (seeded) and cuts them into minibatches {B} of {size} samples; "
-                  "{EB} is {E} with the sums over the samples of {B} only; {eta}, {betas}, {epsilon}; products, "
-                  "square roots and quotients act entry by entry."),
-    }[train.optimizer]
-    extra: dict[str, sp.Basic] = {"B": naming.BATCH, "size": sp.Integer(train.batch_size), "EB": naming.E_BATCH,
-                                  "E": naming.E}
-    if train.optimizer == "momentum":
-        extra["mu"] = sp.Eq(naming.MU, naming.number(train.momentum), evaluate=False)
-    if train.optimizer == "adam":
-        extra["betas"] = Listing(sp.Eq(naming.BETA1, sp.Float(train.beta1, 6), evaluate=False),
-                                 sp.Eq(naming.BETA2, sp.Float(train.beta2, 6), evaluate=False))
-        extra["epsilon"] = sp.Eq(naming.EPSILON, naming.number(train.epsilon), evaluate=False)
-    return say(message, **values, **extra)
+    rule = OPTIMIZERS[train.optimizer]
+    values: dict[str, sp.Basic] = {"eta": sp.Eq(ETA, naming.number(train.learning_rate), evaluate=False),
+                                   "B": naming.BATCH, "size": sp.Integer(train.batch_size), "EB": naming.E_BATCH,
+                                   "E": naming.E}
+    groups: dict[str, list[sp.Basic]] = {}
+    for setting in rule.hyperparameters:
+        equation = sp.Eq(setting.symbol, naming.number(train.settings[setting.name]), evaluate=False)
+        values[setting.symbol.name] = equation
+        if setting.group:
+            groups.setdefault(setting.group, []).append(equation)
+    values.update({group: Listing(*equations) for group, equations in groups.items()})
+    return saying(rule.schedule(), values)
 
 
 def _layers(net: NetworkDerivation) -> sp.Basic:
     """``l = 1, …, L``, or the list of the layers that have parameters when some have none (pooling)."""
-    indices = [layer.index for layer in net.layers]
+    indices = [layer.index for layer in net.layers if layer.has_parameters]
     if indices == list(range(1, net.depth + 1)):
         return Span(naming.l, 1, net.depth)
     return sp.Eq(naming.l, Listing(*indices), evaluate=False)

@@ -7,11 +7,9 @@ import numpy as np
 import sympy as sp
 
 from derive import naming
-from derive.affine import derive_affine, for_layer
 from derive.i18n import _
 from derive.network import NetworkDerivation
 from derive.notation import (
-    Array,
     Assign,
     Call,
     Chain,
@@ -25,31 +23,33 @@ from derive.notation import (
     Times,
     Value,
 )
+from derive.optimizers import OPTIMIZERS
 from derive.steps import Block, Math, Paragraph, Row, Section, Table, display, row, say
 from derive.story import scalar
 from derive.story.cast import Cast
-from derive.worked import FIRST, H, WorkedExample
+from derive.story.layers.base import numbers
+from derive.story.update import saying
+from derive.worked import FIRST, H, WorkedExample, is_exact
 
 LOSS = FunctionName("E")  # E as a function of one parameter, in the central difference
-SHOWN = 4  # rows and columns of an array shown; more are left out (⋯)
 CHECKED_PER_ARRAY = FIRST  # gradient entries of each parameter array in the check table
-
-
-def array(values: np.ndarray, digits: int = 4) -> Array:
-    matrix = np.atleast_2d(values)
-    rows = tuple(tuple(Value(value, digits) for value in line[:SHOWN]) for line in matrix[:SHOWN])
-    return Array(rows, matrix.shape[0] > SHOWN, matrix.shape[1] > SHOWN)
+array = numbers
 
 
 def section(net: NetworkDerivation, cast: Cast, worked: WorkedExample) -> Section:
     n = worked.batch.X[:, :].shape[0]
     origin = {"spec": _("the rows of the spec's data table"), "file": _("the first rows of the data file"),
               "seeded": _("drawn with the spec's seed")}[worked.batch.origin]
+    if is_exact(worked):
+        words = _("One forward and one backward pass on numbers: a batch of {n} samples ({origin}) and parameters "
+                  "drawn with one decimal, so that the first steps can be redone by hand. Every number is an "
+                  "expression of the sections above, evaluated with 30 significant digits and shown rounded.")
+    else:
+        words = _("One forward and one backward pass on numbers: a batch of {n} samples ({origin}) and parameters "
+                  "drawn at random on the scale of Glorot's initialisation, the network being too large to redo by "
+                  "hand. Every number is an expression of the sections above, evaluated in float64 and shown rounded.")
     blocks: list[Block] = [
-        say(_("One forward and one backward pass on numbers: a batch of {n} samples ({origin}) and parameters drawn "
-              "with one decimal, so that the first steps can be redone by hand. Every number is an expression of the "
-              "sections above, evaluated with 30 significant digits and shown rounded."),
-            n=sp.Integer(n), origin=origin),
+        say(words, n=sp.Integer(n), origin=origin),
         display(*_inputs(net, worked)),
     ]
     if scalar.applies(net):
@@ -57,6 +57,8 @@ def section(net: NetworkDerivation, cast: Cast, worked: WorkedExample) -> Sectio
     else:
         blocks += [say(_("The forward pass:")), display(*_forward(net, cast, worked)),
                    say(_("The backward pass, from the output down:")), display(*_backward(net, cast, worked))]
+    if any(values.ndim > 2 for values in worked.A):
+        blocks.append(say(_("Of a batch of images, an array shows the first sample's first channel."), kind="note"))
     blocks += _check(net, worked)
     blocks += _update(net, worked)
     return Section("worked", say(_("A worked example with numbers")), tuple(blocks))
@@ -68,47 +70,52 @@ def _inputs(net: NetworkDerivation, worked: WorkedExample) -> list[Row]:
                               sp.Eq(naming.Y, array(worked.batch.Y[:worked.A[0].shape[0]]), evaluate=False)),
                 relation="")]
     for layer in net.layers:
-        rows.append(row(None, Listing(sp.Eq(naming.W(layer.index), array(worked.params[f"W{layer.index}"]),
-                                            evaluate=False),
-                                      sp.Eq(naming.b(layer.index), array(worked.params[f"b{layer.index}"]),
-                                            evaluate=False)), relation=""))
+        if layer.has_parameters:
+            rows.append(row(None, Listing(sp.Eq(naming.W(layer.index), array(worked.params[f"W{layer.index}"]),
+                                                evaluate=False),
+                                          sp.Eq(naming.b(layer.index), array(worked.params[f"b{layer.index}"]),
+                                                evaluate=False)), relation=""))
     return rows
 
 
 def _forward(net: NetworkDerivation, cast: Cast, worked: WorkedExample) -> list[Row]:
     rows = []
     for layer in net.layers:
-        l = layer.index
-        affine = (naming.matrix(naming.A(l - 1)) * naming.matrix(naming.W(l))
-                  + naming.matrix(naming.ONES) * naming.matrix(naming.b(l)))
-        rows.append(row(naming.Z(l), affine, array(worked.Z[l - 1])))
-        rows.append(row(naming.A(l), Call(cast.layer(layer), naming.Z(l)), array(worked.A[l])))
+        rows += layer.kind.story().worked_forward(net, cast, worked, layer)
     rows.append(row(naming.E, Value(worked.E, 6)))
     return rows
 
 
 def _backward(net: NetworkDerivation, cast: Cast, worked: WorkedExample) -> list[Row]:
-    affine = derive_affine()
     last = net.layers[-1]
     L = last.index
     rows = [row(Partial(naming.E, naming.A(L)), array(worked.output_gradient))]
+    delta = worked.deltas[-1]
+    assert delta is not None
     if worked.slopes[-1] is not None:
         prime = Call(cast.layer(last).derivative(), naming.Z(L))
         rows.append(row(prime, array(worked.slopes[-1])))
-        rows.append(row(naming.delta(L), Elementwise(Partial(naming.E, naming.A(L)), prime), array(worked.deltas[-1])))
+        rows.append(row(naming.delta(L), Elementwise(Partial(naming.E, naming.A(L)), prime), array(delta)))
     else:
-        rows.append(row(naming.delta(L), array(worked.deltas[-1])))
+        rows.append(row(naming.delta(L), array(delta)))
     for layer in reversed(net.layers):
-        l = layer.index
-        if l < L:
-            prime = Call(cast.layer(layer).derivative(), naming.Z(l))
-            rows.append(row(prime, array(worked.slopes[l - 1])))
-            rows.append(row(naming.delta(l), Elementwise(for_layer(affine.input_sum.matrix, l + 1), prime),
-                            array(worked.deltas[l - 1])))
-        rows.append(row(Partial(naming.E, naming.W(l)), for_layer(affine.weight_sum.matrix, l),
-                        array(worked.gradients[f"W{l}"])))
-        rows.append(row(Partial(naming.E, naming.b(l)), for_layer(affine.bias_sum.matrix, l),
-                        array(worked.gradients[f"b{l}"])))
+        story = layer.kind.story()
+        rows += story.worked_parameters(net, worked, layer)
+        if layer.index == net.first_with_parameters:
+            break
+        back = story.input_gradient(net, layer)
+        below = net.layers[layer.index - 2]
+        l = below.index
+        if not below.has_activation:
+            upstream = worked.upstream[l]
+            assert upstream is not None
+            rows.append(row(Partial(naming.E, naming.A(l)), back, array(upstream)))
+            continue
+        prime = Call(cast.layer(below).derivative(), naming.Z(l))
+        slope, delta = worked.slopes[l - 1], worked.deltas[l - 1]
+        assert slope is not None and delta is not None
+        rows.append(row(prime, array(slope)))
+        rows.append(row(naming.delta(l), Elementwise(back, prime), array(delta)))
     return rows
 
 
@@ -134,7 +141,7 @@ def _per_sample(net: NetworkDerivation, cast: Cast, worked: WorkedExample) -> li
                         _plus(terms), Value(worked.gradients["W1"][p - 1, 0], 6)))
     terms = [Value(worked.deltas[0][sample, 0]) for sample in range(X.shape[0])]
     sums.append(row(Partial(naming.E, sp.Symbol("b", real=True)), sp.Sum(delta_k, (k, 1, naming.n)), _plus(terms),
-                    Value(worked.gradients["b1"][0, 0], 6)))
+                    Value(worked.gradients["b1"][0], 6)))
     return [say(_("The forward pass and every chain-rule factor, sample by sample; {delta} is the product of {dE} "
                   "and {da}, and the loss of the batch is {E}:"),
                 delta=delta_k, dE=Partial(naming.E, a_k), da=Partial(a_k, z_k),
@@ -162,17 +169,16 @@ def _entries(worked: WorkedExample) -> list[tuple[str, tuple[int, ...]]]:
     return shown
 
 
-def _label(key: str, index: tuple[int, ...]) -> sp.Basic:
-    symbol = naming.W(int(key[1:])) if key.startswith("W") else naming.b(int(key[1:]))
-    position = (index[0] + 1, index[1] + 1) if key.startswith("W") else (index[1] + 1,)
-    return naming.entry(symbol, *position)
+def _label(net: NetworkDerivation, key: str, index: tuple[int, ...]) -> sp.Basic:
+    """The name of a parameter entry, as its layer's kind writes it."""
+    return net.layers[int(key[1:]) - 1].kind.story().entry_label(key, index)
 
 
 def _check(net: NetworkDerivation, worked: WorkedExample) -> list[Block]:
     differences = worked.differences()
     rows = []
     for key, index in _entries(worked):
-        entry = _label(key, index)
+        entry = _label(net, key, index)
         rows.append((Paragraph((Math(Partial(naming.E, entry)),)),
                      Paragraph((Math(Value(worked.gradients[key][index], 8)),)),
                      Paragraph((Math(Value(worked.central[key][index], 8)),)),
@@ -203,36 +209,39 @@ def _check(net: NetworkDerivation, worked: WorkedExample) -> list[Block]:
 
 
 def _update(net: NetworkDerivation, worked: WorkedExample) -> list[Block]:
+    """The first update of the spec's optimizer on this batch, θ ← θ − S with S its first step as the rule
+    writes it, for the entries above; the numbers after it are the rule's update evaluated."""
     train = net.spec.train
-    eta = naming.number(train.learning_rate)
+    rule = OPTIMIZERS[train.optimizer]
+    settings = {naming.ETA: naming.number(train.learning_rate),
+                **{setting.symbol: naming.number(train.settings[setting.name]) for setting in rule.hyperparameters}}
     rows = []
     for key, index in _entries(worked):
-        entry = _label(key, index)
-        gradient = Value(worked.gradients[key][index], 6)
-        if train.optimizer == "adam":
-            size = Plus(Value(abs(worked.gradients[key][index]), 6), naming.number(train.epsilon))
-            step = Times(eta, Fraction(gradient, size))
-        else:
-            step = Times(eta, gradient)
-        rows.append(row(None, Assign(entry, Difference(Value(worked.params[key][index], 4), step)),
+        gradient = worked.gradients[key][index]
+        step = _numbers(rule.first_written, {**settings, naming.GRADIENT: Value(gradient, 6),
+                                             sp.Abs(naming.GRADIENT): Value(abs(gradient), 6)})
+        rows.append(row(None, Assign(_label(net, key, index), Difference(Value(worked.params[key][index], 4), step)),
                         Value(worked.updated[key][index], 6), relation=""))
-    words = {
-        "gd": _("One step of gradient descent, {rule}, for the entries above; every other entry moves the same way:"),
-        "sgd": _("The first step on this batch, {rule}, for the entries above:"),
-        "momentum": _("The first step on this batch, {rule}: the velocity starts at 0, so it is a plain gradient "
-                      "step, for the entries above:"),
-        "adam": _("The first Adam step on this batch: with {MV} it is {rule} entry by entry, for the entries above:"),
-    }[train.optimizer]
     theta = naming.THETA
-    if train.optimizer == "adam":
-        rule = Assign(theta, Difference(theta, Chain(naming.ETA, Fraction(naming.GRADIENT, sp.Abs(naming.GRADIENT)
-                                                                           + naming.EPSILON))))
-        extra = {"MV": Listing(sp.Eq(sp.Symbol("Mhat"), naming.GRADIENT, evaluate=False),
-                               sp.Eq(sp.Symbol("Vhat"), Elementwise(naming.GRADIENT, naming.GRADIENT),
-                                     evaluate=False))}
-    else:
-        rule = Assign(theta, Difference(theta, Chain(naming.ETA, Partial(naming.E, theta))))
-        extra = {}
-    return [say(words, rule=rule, **extra), display(*rows)]
+    shown = {naming.GRADIENT: Partial(naming.E, theta)} if rule.shows == "partial" else {}
+    written = Assign(theta, Difference(theta, rule.first_written.xreplace(shown)))
+    values: dict[str, sp.Basic] = {"rule": written}
+    if rule.first_where:
+        values["MV"] = Listing(*rule.first_where)
+    return [saying(rule.worked(), values), display(*rows)]
 
 
+def _numbers(written: sp.Basic, values: dict[sp.Basic, sp.Basic]) -> sp.Basic:
+    """A written step with numbers put in: a product with its factors joined by dots, a sum with the term
+    that holds the gradient first (|g| + ε), each symbol its value."""
+    def shown(node: sp.Basic) -> sp.Basic:
+        if node in values:
+            return values[node]
+        arguments = [shown(argument) for argument in node.args]
+        if isinstance(node, Chain):
+            return Times(*arguments)
+        if isinstance(node, sp.Add):
+            terms = sorted(zip(node.args, arguments, strict=True), key=lambda pair: not pair[0].has(naming.GRADIENT))
+            return Plus(*(argument for _, argument in terms))
+        return node.func(*arguments) if node.args else node
+    return shown(written)

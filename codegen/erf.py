@@ -1,4 +1,16 @@
-{#- The module's own erf, included by model.py.jinja when a formula uses erf (NumPy has none). -#}
+"""The generated module's own erf, for formulas that use it (NumPy has none).
+
+Everything below the line :data:`codegen.verbatim.MARKER` is copied verbatim into a generated module whose expressions
+contain erf (:func:`codegen.model.uses_erf`); here it is a real module, tested against
+``math.erf`` (``tests/test_runtime.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# ---- copied verbatim into generated modules from here on ----
+
 # erf by W. J. Cody's rational Chebyshev approximations (Math. Comp. 23 (1969) 631-637; netlib
 # specfun CALERF): P(t)/Q(t) for erf on |x| <= 0.46875 (t = x²), for erfc·e^(x²) on 0.46875 < |x| <= 4
 # (t = |x|) and beyond (t = 1/x²). Coefficients from the highest power down.
@@ -23,7 +35,7 @@ def _ratio(t: np.ndarray, coefficients: tuple[tuple[float, ...], tuple[float, ..
     """P(t)/Q(t) by Horner's rule."""
     numerator, denominator = coefficients
     p, q = np.full_like(t, numerator[0]), np.full_like(t, denominator[0])
-    for a, b in zip(numerator[1:], denominator[1:]):
+    for a, b in zip(numerator[1:], denominator[1:], strict=True):
         p *= t
         p += a
         q *= t
