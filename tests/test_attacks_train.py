@@ -353,3 +353,26 @@ def test_a_fifo_as_input_is_refused_at_once(which: str, tmp_path: Path, capsys: 
     assert time.monotonic() - start < 30
     message = "is a FIFO (named pipe), not a regular file" if which == "spec" else "not a regular file"
     assert code == 2 and lines == [f"error: {fifo}: {message}"], lines
+
+
+# --- ordinary networks train with the defaults ---------------------------------------------------------
+
+@pytest.mark.parametrize("hidden", [(64, 64), (256, 128)])
+def test_ordinary_classifiers_train_from_the_command_line_with_defaults(hidden: tuple[int, ...], tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """64-64-10 and 784-256-128-10, as a new user writes them: the default time limit, one command, exit 0
+    (before, printing the document ran out of the budget the module needed, and the run failed)."""
+    inputs = 64 if hidden == (64, 64) else 784
+    layers = "".join(f'[[layers]]\nunits = {units}\nactivation = "relu"\n' for units in hidden)
+    spec = tmp_path / "net.toml"
+    spec.write_text(f'name = "net"\ninputs = {inputs}\nloss = "cross_entropy"\nreduction = "mean"\n{layers}'
+                    '[[layers]]\nunits = 10\nactivation = "softmax"\n[train]\noptimizer = "sgd"\nepochs = 3\n')
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 300)
+    X = rng.normal(size=(10, inputs))[labels] + rng.normal(size=(300, inputs))
+    np.savez(tmp_path / "d.npz", X=X, Y=labels)
+    code, lines = _run(capsys, spec, tmp_path / "d.npz", "-o", tmp_path / "r", "--val-split", "0.2")
+    assert code == 0, lines
+    record = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert record["status"] == "completed" and record["final"]["val_accuracy"] > 0.5
+    assert record["gradient_check"]["max_relative_difference"] < 1e-6
