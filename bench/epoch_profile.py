@@ -2,8 +2,8 @@
 
     python bench/epoch_profile.py [--workload W1|W2] [--module FILE] [--epochs N] [--threads N]
 
-Every simple statement of ``_forward``, ``_loss``, ``_backward`` and ``train`` is wrapped in a
-pair of clock reads (an AST rewrite of the module's source; about 0.2 µs per statement), the
+Every simple statement of ``_forward``, ``_loss``, ``_backward``, ``_train`` and the optimizers' ``_update_*``
+is wrapped in a pair of clock reads (an AST rewrite of the module's source; about 0.2 µs per statement), the
 time is summed per part (matrix products, bias adds, activations, softmax, loss, δ, bias
 gradients, batch gather, update, checks, bookkeeping) and printed in ms per epoch, then statement
 by statement. An uninstrumented run of the same training gives the real epoch time.
@@ -22,14 +22,14 @@ import types
 from collections import defaultdict
 from pathlib import Path
 
-PROFILED = ("_forward", "_loss", "_backward", "train")
-CALLS = re.compile(r"^(_forward|_backward|_loss)\(|\+= _loss\(")  # timed inside their own bodies
+PROFILED = ("_forward", "_loss", "_backward", "_train")  # and every optimizer's _update_<name>
+CALLS = re.compile(r"^(_forward|_backward|_loss|update)\(|\+= _loss\(")  # timed inside their own bodies
 UNPACK = re.compile(r"^\(?[A-Za-z_][\w, ]*\)? = work$|^n = [XY]\.shape\[0\]$")
 FORWARD = [("matrix products", re.compile(r"np\.(dot|matmul)\(")),
            ("bias add Z += b", re.compile(r"\+= params\[\"b")),
            ("softmax", re.compile(r"\b(Zs|S|Zmax|Z\d+t)\b"))]
 TRAIN = [("batch gather (take)", re.compile(r"\.take\(")),
-         ("update (flat buffer)", re.compile(r"^(flat|velocity|second|spare) [-+*/]=|^np\.\w+\(.*out=spare|^root =")),
+         ("update (flat buffer)", re.compile(r"^update\(")),
          ("input checks", re.compile(r"_check_(data|params)|_validation_pair"))]
 
 
@@ -42,7 +42,7 @@ class Timer(ast.NodeTransformer):
         self.keys: dict[int, tuple[str, str]] = {}  # line → (function, statement source)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
-        if node.name not in PROFILED:
+        if node.name not in PROFILED and not node.name.startswith("_update_"):
             return node
         self.function = node.name
         node.body = self._wrap(node.body)
@@ -77,6 +77,8 @@ def part_of(function: str, line: int, text: str, first_product: int) -> str:
         return next((part for part, pattern in FORWARD if pattern.search(text)), "activations f(Z)")
     if function == "_loss":
         return "loss E"
+    if function.startswith("_update_"):
+        return "update (flat buffer)"
     if function == "_backward":
         if re.search(r"np\.add\.reduce\(d\d+, axis=0|np\.dot\(ones\d*, ", text):  # Σ_k δ, or 𝟏ᵀ δ
             return "bias gradients Σ_k δ"

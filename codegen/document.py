@@ -23,7 +23,7 @@ from codegen.printers import DerivationLatexPrinter
 from codegen.unicode import UnicodePrinter
 from derive import naming
 from derive.i18n import _, language
-from derive.notation import Assign, Chain, Difference, Elementwise, Flow, Listing, Times
+from derive.notation import Array, Assign, Chain, Difference, Elementwise, Flow, Listing, Times, Value
 from derive.steps import Display, Figure, Paragraph, Row, Table, Words
 from derive.story import Document
 
@@ -246,7 +246,7 @@ Part = tuple[str, sp.Basic, int | None]  # the operator before a piece, the piec
 def _fit(expr: sp.Basic, budget: float, writer: _Writer, namer: _Namer) -> list[str]:
     """``expr`` as one or more lines, each at most ``budget`` ems wide (continuations start with their operator)."""
     tex = writer.tex(expr)
-    if width(tex) <= budget:
+    if width(tex) <= budget or isinstance(expr, (Array, Value)):  # an array of numbers is one piece
         return [tex]
     parts = _split(expr, writer)
     if parts is None:
@@ -306,7 +306,8 @@ def _split(expr: sp.Basic, writer: _Writer) -> list[Part] | None:
 
 
 def _widest_child(expr: sp.Basic, writer: _Writer) -> sp.Basic | None:
-    children = [arg for arg in expr.args if isinstance(arg, sp.Basic) and not arg.is_Atom]
+    children = [arg for arg in expr.args
+                if isinstance(arg, sp.Basic) and not arg.is_Atom and not isinstance(arg, sp.Tuple)]
     if not children:
         return None
     return max(children, key=lambda child: width(writer.tex(child)))

@@ -23,12 +23,12 @@ from collections.abc import Callable
 import sympy as sp
 
 from codegen.printers import ERF, code, plain_numbers
-from derive.stable import Expm1, Log1p, RowSum, Sigmoid, Softplus
+from derive.stable import NamedFunctionBase
 
 UFUNCS: dict[type, str] = {
     sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs", sp.sign: "np.sign",
     sp.sin: "np.sin", sp.cos: "np.cos", sp.cosh: "np.cosh", sp.sinh: "np.sinh", sp.atan: "np.arctan",
-    Log1p: "np.log1p", Expm1: "np.expm1", sp.erf: ERF,
+    sp.erf: ERF,
 }
 PAIRWISE: dict[type, str] = {sp.Max: "np.maximum", sp.Min: "np.minimum"}
 
@@ -131,17 +131,12 @@ class InPlace:
             self._pow(target, expr)
         elif type(expr) in UFUNCS:
             self._unary(target, UFUNCS[type(expr)], expr.args[0])
-        elif isinstance(expr, Sigmoid):
-            self._sigmoid(target, expr.args[0])
-        elif isinstance(expr, Softplus):
-            self._unary(target, "np.logaddexp", expr.args[0], before="0, ")
+        elif isinstance(expr, NamedFunctionBase):
+            self._named(target, expr)
         elif isinstance(expr, sp.Heaviside):
             self._heaviside(target, expr)
         elif type(expr) in PAIRWISE:
             self._pairwise(target, PAIRWISE[type(expr)], expr.args)
-        elif isinstance(expr, RowSum):
-            self.assign(target, expr.args[0])
-            self.emit(f"{target}[...] = np.add.reduce({target}, axis=1, keepdims=True)")
         else:  # a form with no in-place spelling: correct, and allocates
             self.emit(f"{target}[...] = {code(expr)}")
 
@@ -152,17 +147,15 @@ class InPlace:
             text = target
         self.emit(f"{function}({before}{text}{after}, out={target})")
 
-    def _sigmoid(self, target: str, arg: sp.Expr) -> None:
-        # σ(u) = (1 + tanh(u/2))/2: the same function, and tanh never overflows.
-        text = self.operand(arg)
+    def _named(self, target: str, expr: NamedFunctionBase) -> None:
+        """σ, softplus, log1p, expm1, the row sum: each one's ``inplace`` spelling (derive/stable.py)."""
+        arg = expr.args[0]
+        text = None if expr.evaluated_first else self.operand(arg)
         if text is None:
             self.assign(target, arg)
-            self.emit(f"{target} *= 0.5")
-        else:
-            self.emit(f"np.multiply({text}, 0.5, out={target})")
-        self.emit(f"np.tanh({target}, out={target})")
-        self.emit(f"{target} *= 0.5")
-        self.emit(f"{target} += 0.5")
+            text = target
+        for statement in expr.inplace_self if text == target and expr.inplace_self else expr.inplace:
+            self.emit(statement.format(u=text, out=target))
 
     def _heaviside(self, target: str, expr: sp.Expr) -> None:
         at_zero = expr.args[1] if len(expr.args) > 1 else sp.Rational(1, 2)

@@ -288,7 +288,7 @@ def _summary_table(net: NetworkDerivation) -> tuple[str, ...]:
     for layer in net.layers:
         shapes = layer.kind.parameter_shapes(layer.settings, layer.in_shape, layer.out_shape)
         weight, bias = shapes.get("W"), shapes.get("b")
-        count = math.prod(weight) + math.prod(bias) if weight and bias else 0
+        count = sum(math.prod(shape) for shape in shapes.values())
         total += count
         rows.append((str(layer.index), layer.kind.name, layer.rule.name if layer.rule else "",
                      str(tuple(layer.out_shape)), str(weight) if weight else "", str(bias) if bias else "", str(count)))

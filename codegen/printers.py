@@ -18,7 +18,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from derive import naming
 from derive.notation import Call, FunctionName
-from derive.stable import Expm1
+from derive.stable import NamedFunctionBase
 
 
 def _unevaluated(expr: sp.Mul) -> bool:
@@ -69,30 +69,18 @@ class DerivationLatexPrinter(LatexPrinter):
         text = "H" + _parens(self._print(expr.args[0]))
         return f"{text}^{{{exp}}}" if exp else text
 
-    def _print_Sigmoid(self, expr: sp.Expr, exp: object = None) -> str:
-        power = f"^{{{exp}}}" if exp else ""
-        return rf"\sigma{power}" + _parens(self._print(expr.args[0]))
-
-    def _print_Softplus(self, expr: sp.Expr, exp: object = None) -> str:
-        name = r"\operatorname{softplus}"
-        power = f"^{{{exp}}}" if exp else ""
-        return f"{name}{power}" + _parens(self._print(expr.args[0]))
-
-    def _print_Expm1(self, expr: sp.Expr, exp: object = None) -> str:
-        text = f"e^{{{self._print(expr.args[0])}}} - 1"  # expm1(u), as a reader writes it
-        return f"{_parens(text)}^{{{exp}}}" if exp else text
-
-    def _print_Log1p(self, expr: sp.Expr, exp: object = None) -> str:
-        name = rf"\log^{{{exp}}}" if exp else r"\log"
-        return name + _parens(self._print(1 + expr.args[0]))
-
-    def _print_RowSum(self, expr: sp.Expr) -> str:
-        return rf"\sum_{{c'}} {self.parenthesize(expr.args[0], PRECEDENCE['Mul'], strict=True)}"
+    def _print_NamedFunctionBase(self, expr: NamedFunctionBase, exp: object = None) -> str:
+        """σ, softplus, log1p, expm1, the row sum: as each one's ``latex`` spelling says (derive/stable.py)."""
+        u = expr.args[0]
+        power = "" if not exp or expr.latex_sum else f"^{{{exp}}}"
+        text = expr.latex.format(power=power, arg=_parens(self._print(expr.latex_argument(u))), u=self._print(u),
+                                 u_factor=self.parenthesize(u, PRECEDENCE["Mul"], strict=True))
+        return f"{_parens(text)}^{{{exp}}}" if exp and expr.latex_sum else text
 
     _default_settings: ClassVar[dict[str, object]] = {**LatexPrinter._default_settings, "fold_partials": False}
 
     def parenthesize(self, item: sp.Basic, level: int, is_neg: bool = False, strict: bool = False) -> str:
-        if isinstance(item, Expm1):  # printed as the sum e^u − 1
+        if isinstance(item, NamedFunctionBase) and item.latex_sum:  # printed as a sum, e^u − 1
             return _parens(self._print(item)) if level > PRECEDENCE["Add"] or (level == PRECEDENCE["Add"]
                                                                                 and not strict) else self._print(item)
         return super().parenthesize(item, level, is_neg, strict)
@@ -350,24 +338,13 @@ class ModelNumPyPrinter(NumPyPrinter):
         name = super()._module_format(fqn, register)
         return "np." + name[len("numpy."):] if name.startswith("numpy.") else name
 
-    def _print_Sigmoid(self, expr: sp.Expr) -> str:
-        # σ(u) = (1 + tanh(u/2))/2: the same function, and tanh never overflows.
-        return f"(0.5*np.tanh(0.5*{self.parenthesize(expr.args[0], 50)}) + 0.5)"
-
-    def _print_Softplus(self, expr: sp.Expr) -> str:
-        return f"np.logaddexp(0, {self._print(expr.args[0])})"
-
-    def _print_Log1p(self, expr: sp.Expr) -> str:
-        return f"np.log1p({self._print(expr.args[0])})"
-
-    def _print_Expm1(self, expr: sp.Expr) -> str:
-        return f"np.expm1({self._print(expr.args[0])})"
+    def _print_NamedFunctionBase(self, expr: NamedFunctionBase) -> str:
+        """σ, softplus, log1p, expm1, the row sum: as each one's ``numpy`` spelling says (derive/stable.py)."""
+        u = expr.args[0]
+        return expr.numpy.format(u=self._print(u), u_factor=self.parenthesize(u, 50))
 
     def _print_erf(self, expr: sp.Expr) -> str:
         return f"{ERF}({self._print(expr.args[0])})"
-
-    def _print_RowSum(self, expr: sp.Expr) -> str:
-        return f"np.sum({self._print(expr.args[0])}, axis=1, keepdims=True)"
 
     def _print_Heaviside(self, expr: sp.Expr) -> str:
         at_zero = expr.args[1] if len(expr.args) > 1 else sp.Rational(1, 2)

@@ -15,6 +15,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from derive import naming
+from derive.stable import NamedFunctionBase
 
 SUPERSCRIPT = str.maketrans("0123456789()-+lLTt", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ˡᴸᵀᵗ")
 SUBSCRIPT = str.maketrans("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
@@ -112,8 +113,8 @@ class UnicodePrinter(StrPrinter):
         name, *arguments = expr.args
         return f"{self._print(name)}({', '.join(self._print(a) for a in arguments)})"
 
-    def _print_Sigmoid(self, expr: sp.Expr) -> str:
-        return f"σ({self._print(expr.args[0])})"
+    def _print_NamedFunctionBase(self, expr: NamedFunctionBase) -> str:
+        return expr.unicode.format(u=self._print(expr.args[0]))
 
     def _print_Heaviside(self, expr: sp.Expr) -> str:
         return f"H({self._print(expr.args[0])})"

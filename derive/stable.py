@@ -11,37 +11,116 @@ that the rewrite did not change the function.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+import mpmath
+import numpy as np
 import sympy as sp
 
 from derive.bounded import within
 
 
-class Sigmoid(sp.Function):
-    """σ(u) = 1/(1 + e^{-u})."""
+class NamedFunctionBase(sp.Function):
+    """A function this project names, with every spelling of it side by side, once. (SymPy's printers look
+    up ``_print_<class>`` for a function's own class and for a parent whose name ends in "Base".)
 
-    is_real = True
+    * ``definition(u)``: the function in exponentials and logarithms (what :func:`unstable` writes
+      back, and what proofs and the central differences evaluate);
+    * ``latex``: how the document writes it, a format string of ``{power}`` (``^{2}`` for a power of
+      it, else empty), ``{arg}`` (the argument printed in parentheses), ``{u}`` (printed plainly) and
+      ``{u_factor}`` (printed as a factor); ``latex_argument(u)`` is what ``{arg}`` holds (log1p:
+      1 + u); ``latex_sum``: the text is a sum (e^u − 1), parenthesised as one;
+    * ``numpy``: the generated module's expression, a format string of ``{u}`` and ``{u_factor}``;
+    * ``inplace``: statements leaving it in the array ``{out}`` from ``{u}`` (an operand, or ``{out}``
+      itself once the argument is evaluated into it, then ``inplace_self`` where given);
+      ``evaluated_first``: the argument always goes into ``{out}`` first;
+    * ``unicode``: the plain-text label of a graph's edge, a format string of ``{u}``;
+    * ``mpmath(u)`` and ``float64(u)``: the worked example's numbers, with 30 digits and in float64.
+    """
+
+    latex: ClassVar[str] = ""
+    latex_sum: ClassVar[bool] = False
+    numpy: ClassVar[str] = ""
+    inplace: ClassVar[tuple[str, ...]] = ()
+    inplace_self: ClassVar[tuple[str, ...]] = ()
+    evaluated_first: ClassVar[bool] = False
+    unicode: ClassVar[str] = ""
+
+    @staticmethod
+    def definition(u: sp.Expr) -> sp.Expr:
+        raise NotImplementedError
+
+    @staticmethod
+    def latex_argument(u: sp.Expr) -> sp.Expr:
+        return u
+
+    @staticmethod
+    def mpmath(u: object) -> object:
+        raise NotImplementedError
+
+    @staticmethod
+    def float64(u: object) -> object:
+        raise NotImplementedError
 
     def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
-        return 1 / (1 + sp.exp(-u))
+        return self.definition(u)
 
     def _eval_evalf(self, prec: int) -> sp.Expr:  # σ(1) is a number SymPy can compare (max(z, σ(1)))
-        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+        return self.definition(self.args[0])._eval_evalf(prec)
 
 
-class Softplus(sp.Function):
-    """softplus(u) = log(1 + e^{u})."""
+class Sigmoid(NamedFunctionBase):
+    """σ(u) = 1/(1 + e^{-u}), evaluated as (1 + tanh(u/2))/2: the same function, and tanh never overflows."""
 
     is_real = True
+    latex = r"\sigma{power}{arg}"
+    numpy = "(0.5*np.tanh(0.5*{u_factor}) + 0.5)"
+    inplace = ("np.multiply({u}, 0.5, out={out})", "np.tanh({out}, out={out})", "{out} *= 0.5", "{out} += 0.5")
+    inplace_self = ("{out} *= 0.5", "np.tanh({out}, out={out})", "{out} *= 0.5", "{out} += 0.5")
+    unicode = "σ({u})"
 
-    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
+    @staticmethod
+    def definition(u: sp.Expr) -> sp.Expr:
+        return 1 / (1 + sp.exp(-u))
+
+    @staticmethod
+    def mpmath(u: object) -> object:
+        return 1 / (1 + mpmath.exp(-u))
+
+    @staticmethod
+    def float64(u: object) -> object:
+        return 0.5 + 0.5 * np.tanh(0.5 * u)
+
+
+class Softplus(NamedFunctionBase):
+    """softplus(u) = log(1 + e^{u}), evaluated as logaddexp(0, u), which never overflows."""
+
+    is_real = True
+    latex = r"\operatorname{{softplus}}{power}{arg}"
+    numpy = "np.logaddexp(0, {u})"
+    inplace = ("np.logaddexp(0, {u}, out={out})",)
+    unicode = "softplus({u})"
+
+    @staticmethod
+    def definition(u: sp.Expr) -> sp.Expr:
         return sp.log(1 + sp.exp(u))
 
-    def _eval_evalf(self, prec: int) -> sp.Expr:
-        return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
+    @staticmethod
+    def mpmath(u: object) -> object:
+        return mpmath.log(1 + mpmath.exp(u))
+
+    @staticmethod
+    def float64(u: object) -> object:
+        return np.logaddexp(0, u)
 
 
-class Log1p(sp.Function):
-    """log1p(u) = log(1 + u)."""
+class Log1p(NamedFunctionBase):
+    """log1p(u) = log(1 + u), exact where 1 + u would lose the digits of a small u."""
+
+    latex = r"\log{power}{arg}"
+    numpy = "np.log1p({u})"
+    inplace = ("np.log1p({u}, out={out})",)
+    unicode = "log(1 + {u})"
 
     def _eval_is_real(self) -> bool | None:
         return (1 + self.args[0]).is_positive or None
@@ -49,15 +128,34 @@ class Log1p(sp.Function):
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return 1 / (1 + self.args[0])
 
+    @staticmethod
+    def definition(u: sp.Expr) -> sp.Expr:
+        return sp.log(1 + u)
+
+    @staticmethod
+    def latex_argument(u: sp.Expr) -> sp.Expr:
+        return 1 + u
+
     def _eval_rewrite_as_log(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
         return sp.log(1 + u)
 
-    def _eval_evalf(self, prec: int) -> sp.Expr:
-        return sp.log(1 + self.args[0])._eval_evalf(prec)
+    @staticmethod
+    def mpmath(u: object) -> object:
+        return mpmath.log1p(u)
+
+    @staticmethod
+    def float64(u: object) -> object:
+        return np.log1p(u)
 
 
-class Expm1(sp.Function):
-    """expm1(u) = e^u − 1."""
+class Expm1(NamedFunctionBase):
+    """expm1(u) = e^u − 1, exact where e^u − 1 would lose the digits of a small u; written as a reader writes it."""
+
+    latex = "e^{{{u}}} - 1"
+    latex_sum = True
+    numpy = "np.expm1({u})"
+    inplace = ("np.expm1({u}, out={out})",)
+    unicode = "exp({u}) − 1"
 
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real
@@ -65,17 +163,45 @@ class Expm1(sp.Function):
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.exp(self.args[0])
 
-    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
+    @staticmethod
+    def definition(u: sp.Expr) -> sp.Expr:
         return sp.exp(u) - 1
 
-    def _eval_evalf(self, prec: int) -> sp.Expr:
-        return (sp.exp(self.args[0]) - 1)._eval_evalf(prec)
+    @staticmethod
+    def mpmath(u: object) -> object:
+        return mpmath.expm1(u)
+
+    @staticmethod
+    def float64(u: object) -> object:
+        return np.expm1(u)
 
 
-class RowSum(sp.Function):
+class RowSum(NamedFunctionBase):
     """Σ_j over the outputs of one sample (a row of an n × J array), kept as one column."""
 
     nargs = 1
+    latex = r"\sum_{{c'}} {u_factor}"
+    numpy = "np.sum({u}, axis=1, keepdims=True)"
+    inplace = ("{out}[...] = np.add.reduce({out}, axis=1, keepdims=True)",)
+    evaluated_first = True
+    unicode = "Σ_c′ {u}"
+
+    @staticmethod
+    def definition(u: sp.Expr) -> sp.Expr:
+        raise NotImplementedError("a row sum is a sum over a row of an array, not a function of one number")
+
+    @staticmethod
+    def float64(u: object) -> object:
+        return np.sum(u, axis=1, keepdims=True)
+
+    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
+        return self
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return self
+
+
+NAMED: tuple[type[NamedFunctionBase], ...] = (Sigmoid, Softplus, Log1p, Expm1, RowSum)
 
 
 def stabilize(expr: sp.Expr) -> sp.Expr:
@@ -178,8 +304,9 @@ def _positive_factors(expr: sp.Expr) -> sp.Expr:
 
 def unstable(expr: sp.Expr) -> sp.Expr:
     """``expr`` with every named function written out in exponentials and logarithms."""
-    return (expr.replace(Sigmoid, lambda u: 1 / (1 + sp.exp(-u))).replace(Softplus, lambda u: sp.log(1 + sp.exp(u)))
-            .replace(Log1p, lambda u: sp.log(1 + u)).replace(Expm1, lambda u: sp.exp(u) - 1))
+    for function in (Sigmoid, Softplus, Log1p, Expm1):
+        expr = expr.replace(function, function.definition)
+    return expr
 
 
 def is_zero(expr: sp.Expr) -> bool:

@@ -32,13 +32,14 @@ import sympy as sp
 from derive import naming, optimizers
 from derive.network import LayerDerivation, NetworkDerivation
 from derive.optimizers import OPTIMIZERS
-from derive.stable import RowSum
+from derive.stable import NAMED, RowSum
 
 ROWS = 4
 H = mpmath.mpf("1e-4")
 DIGITS = 30
 MAX_CHECKED = 300  # central differences for at most this many entries (a seeded sample beyond)
 FIRST = 3  # entries of each parameter array always checked: the ones the document shows
+SMALLEST, LARGEST = 1e-300, 1e300  # the sizes a number of the example may have: what float64 and a table show
 ATTEMPTS = 50  # draws of the parameters tried for one clear of every kink and tie
 OFF_GRID = 0.005  # added to the biases of a last draw: a sum of one-decimal products plus it is never 0
 EXACT_OPERATIONS = 1_000_000  # multiply-adds of the example's forward passes up to which it has 30 digits (about 2 s)
@@ -48,10 +49,9 @@ def _step_function(u: object, at_zero: object = 0.5) -> object:
     return mpmath.mpf(1) if u > 0 else mpmath.mpf(0) if u < 0 else mpmath.mpf(at_zero)
 
 
-_MPMATH = [{"Sigmoid": lambda u: 1 / (1 + mpmath.exp(-u)), "Softplus": lambda u: mpmath.log(1 + mpmath.exp(u)),
-            "Log1p": mpmath.log1p, "Expm1": mpmath.expm1, "Heaviside": _step_function}, "mpmath"]
-_NUMPY = [{"Sigmoid": lambda u: 0.5 + 0.5 * np.tanh(0.5 * u), "Softplus": lambda u: np.logaddexp(0, u),
-           "Log1p": np.log1p, "Expm1": np.expm1, "RowSum": lambda u: np.sum(u, axis=1, keepdims=True)}, "numpy"]
+_MPMATH = [{**{function.__name__: function.mpmath for function in NAMED if function is not RowSum},
+            "Heaviside": _step_function}, "mpmath"]
+_NUMPY = [{function.__name__: function.float64 for function in NAMED}, "numpy"]
 _EXACT: contextvars.ContextVar[bool] = contextvars.ContextVar("exact", default=True)
 
 
@@ -87,8 +87,25 @@ class WorkedExample:
         return {key: np.vectorize(lambda g, c: None if c is None else g - c, otypes=[object])(
             self.gradients[key], self.central[key]) for key in self.gradients}
 
+    def representable(self) -> bool:
+        """Whether every number of the example is 0 or of a size between 10⁻³⁰⁰ and 10³⁰⁰, as a table of
+        numbers (and float64) can show it; exp(exp(exp(z))) on a batch of 3s is not, nor is σ′ at 10¹⁰⁰."""
+        arrays = [*self.Z, *self.A, *self.slopes, *self.deltas, *self.upstream, self.output_gradient,
+                  *self.gradients.values(), *self.updated.values(), np.array([self.E])]
+        return all(_shown(value) for array in arrays if array is not None for value in np.asarray(array).flat)
+
     def largest_difference(self) -> object:
         return max(abs(d) for values in self.differences().values() for d in values.flat if d is not None)
+
+
+def _shown(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        size = abs(value)  # type: ignore[arg-type]
+        return bool(size == 0 or (SMALLEST <= size <= LARGEST))
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def seeded_batch(net: NetworkDerivation, rows: int = ROWS) -> Batch:

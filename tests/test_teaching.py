@@ -249,3 +249,25 @@ def test_a_wide_network_checks_a_sample_and_still_compiles(tmp_path: Path) -> No
     tex = render_latex(net)
     assert "a seeded sample of the" in tex and tex.count(r"\partial E / \partial W") >= 6
     compile_tex(tex, tmp_path, "wide")
+
+
+@pytest.mark.parametrize("activation, rows", [
+    ("exp(z)", [[3.0, 3.0]]),  # four exps: e^(e^(e^(e^…))) beyond any float
+    ("sigmoid", [[1e100, -1e100], [2e100, 1e99]]),  # σ′ at 10¹⁰⁰ is e^(−10¹⁰⁰)
+])
+def test_a_worked_example_whose_numbers_no_table_can_show_is_left_out_in_one_true_sentence(
+        activation: str, rows: list[list[float]]) -> None:
+    layers = [{"units": 2, "activation": activation}] * 3 + [{"units": 1, "activation": activation}]
+    spec = spec_from_dict({"name": "t", "inputs": 2, "loss": "sse", "layers": layers,
+                           "data": {"X": rows, "Y": [[1.0]] * len(rows)}})
+    markdown = render_markdown(spec)
+    worked = markdown.split("## A worked example with numbers")[1]
+    assert worked.strip().startswith("The worked example is left out") and "\\begin{pmatrix}" not in worked
+    assert "## The computational graph" not in markdown
+    tex = render_latex(spec)  # and the LaTeX, in Japanese too
+    assert "The worked example is left out" in tex and "数値の計算例は載せない" in render_markdown(spec, "ja")
+
+
+def test_an_ordinary_worked_example_is_not_left_out() -> None:
+    markdown = render_markdown(net_of("xor"))
+    assert "The worked example is left out" not in markdown and "## The computational graph" in markdown

@@ -54,6 +54,8 @@ class LayerKind:
     has_parameters: bool = False
     can_be_output: bool = False  # whether the network's last layer may be of this kind
     stage: str = ""  # the modules of its stages: derive/layers/<stage>.py, derive/story/layers/<stage>.py, …
+    story_module: str = ""  # its document stage, if not derive.story.layers.<stage> (a kind of a test, a plug-in)
+    code_module: str = ""  # its code stage, if not codegen.layers.<stage>
 
     # -- the spec ------------------------------------------------------------------------------
 
@@ -107,11 +109,11 @@ class LayerKind:
 
     def story(self) -> ModuleType:
         """Its document stage, ``derive/story/layers/<stage>.py``."""
-        return importlib.import_module(f"derive.story.layers.{self.stage}")
+        return importlib.import_module(self.story_module or f"derive.story.layers.{self.stage}")
 
     def code(self) -> ModuleType:
         """Its code stage, ``codegen/layers/<stage>.py``."""
-        return importlib.import_module(f"codegen.layers.{self.stage}")
+        return importlib.import_module(self.code_module or f"codegen.layers.{self.stage}")
 
     def __repr__(self) -> str:
         return f"<layer kind {self.name}>"

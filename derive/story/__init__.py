@@ -69,11 +69,12 @@ def document(net: NetworkDerivation, language: str = "en", batch: Batch | None =
     with i18n.language(language):
         cast = cast_of(net)
         example = work_example(net, batch)
+        shown = example.representable()  # numbers a table can show: else no graph's numbers, no worked example
         sections = [
             notation_table.section(net, cast),
             forward.section(net, cast),
             chain.section(net, cast),
-            graph.section(net, cast, example),
+            *([graph.section(net, cast, example)] if shown else []),
             loss.section(net, cast),
             *activation.sections(net, cast),
             *softmax.sections(net, cast),
@@ -81,7 +82,7 @@ def document(net: NetworkDerivation, language: str = "en", batch: Batch | None =
         for kind in notation_table.kinds_of(net):
             sections += kind.story().sections(net, cast, kind)  # type: ignore[attr-defined]
         sections += [backprop.section(net, cast), update.section(net, cast),
-                     worked.section(net, cast, example)]
+                     worked.section(net, cast, example) if shown else worked.left_out(example)]
         if cast.constants:  # named constants (SELU's λ, α) by name everywhere, not as 31-digit fractions
             sections = [replace(section, blocks=tuple(substituted(block, cast.constants) for block in section.blocks))
                         for section in sections]

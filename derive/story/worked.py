@@ -20,6 +20,7 @@ from derive.notation import (
     Listing,
     Partial,
     Plus,
+    Scientific,
     Times,
     Value,
 )
@@ -62,6 +63,18 @@ def section(net: NetworkDerivation, cast: Cast, worked: WorkedExample) -> Sectio
     blocks += _check(net, worked)
     blocks += _update(net, worked)
     return Section("worked", say(_("A worked example with numbers")), tuple(blocks))
+
+
+def left_out(worked: WorkedExample) -> Section:
+    """In place of the worked example when its numbers cannot be shown (exp(exp(exp(z))) on large inputs)."""
+    origin = {"spec": _("the rows of the spec's data table"), "file": _("the first rows of the data file"),
+              "seeded": _("drawn with the spec's seed")}[worked.batch.origin]
+    words = say(_("The worked example is left out: on its batch ({origin}) some of the network's numbers are larger "
+                  "than {large} or smaller than {small} but not 0, beyond what a table of numbers, or float64, can "
+                  "show. The computational graph, which carries the example's numbers, is left out for the same "
+                  "reason."),
+                origin=origin, large=Scientific(1, 300), small=Scientific(1, -300))
+    return Section("worked", say(_("A worked example with numbers")), (words,))
 
 
 def _inputs(net: NetworkDerivation, worked: WorkedExample) -> list[Row]:
