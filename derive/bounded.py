@@ -11,7 +11,14 @@ inside its assumption system. Two limits, on one ``SIGALRM`` timer, keep every c
   ``DEFAULT_SECONDS`` unless told. Optional steps share the first ``OPTIONAL_SHARE`` of it;
   once that is spent they return their fallback at once, so the rest of the work goes on with
   plain forms. Should the deadline still pass, :class:`OutOfTimeError` (a ``SpecError``) names
-  what was being worked on (:func:`working_on`): a layer's activation, the loss, the printing.
+  what was being worked on (:func:`working_on`): a layer's activation, the loss, the printing;
+* :func:`required` marks steps the derivation cannot do without (the proof of a log-domain
+  form, of the softmax Jacobian): inside it a step is bounded by ``STEP_SECONDS`` and by the
+  budget's deadline, never by the optional share, so a required proof does not fail because
+  optional steps spent their share first.
+
+The timer's exception is a ``BaseException``; should code on the way swallow it anyway (a bare
+``except:``), the timer raises it again every ``RERAISE_SECONDS`` until the work unwinds.
 
 A result computed while the budget cut a step short depends on that budget, so :func:`cached`
 (the per-rule caches) keeps it only while that budget lasts: a formula repeated in many layers
@@ -42,6 +49,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SECONDS = 30.0  # one command: derivation and printing together
 STEP_SECONDS = 5.0  # one simplify or one proof
 OPTIONAL_SHARE = 0.5  # of a budget, for optional steps
+RERAISE_SECONDS = 0.5  # a deadline whose exception was swallowed raises again after this long
 
 
 class NotProvedError(Exception):
@@ -82,7 +90,12 @@ class _ExpiredError(BaseException):
 @dataclass(eq=False)
 class _Deadline:
     at: float  # time.monotonic()
-    raised: bool = False  # the timer has raised for it once; never again
+    raised: bool = False  # the timer has raised for it; again only if it is still in force RERAISE_SECONDS later
+
+    @property
+    def due(self) -> float:
+        """When the timer next raises for it."""
+        return self.at + RERAISE_SECONDS if self.raised else self.at
 
 
 @dataclass(eq=False)
@@ -99,6 +112,7 @@ class _State:
     budgets: list[_Budget] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     shortened: int = 0  # optional steps the budget skipped or cut short, ever
+    required: int = 0  # depth of required() scopes: steps there ignore the optional share
     previous: Any = None  # the SIGALRM handler before ours
     foreign: tuple[float, float] | None = None  # a timer armed before ours: (due, interval)
 
@@ -110,12 +124,8 @@ def _timer_available() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
-def _pending() -> list[_Deadline]:
-    return [deadline for deadline in _state.deadlines if not deadline.raised]
-
-
 def _arm() -> None:
-    times = [deadline.at for deadline in _pending()]
+    times = [deadline.due for deadline in _state.deadlines]
     if _state.foreign is not None:
         times.append(_state.foreign[0])
     if times:  # at most a day at a time: the handler re-arms until a deadline has passed
@@ -133,11 +143,12 @@ def _on_alarm(signum: int, frame: Any) -> None:
         if callable(_state.previous):
             _state.previous(signum, frame)
         return
-    pending = _pending()
-    if pending and now >= pending[-1].at:  # the innermost is the earliest
-        pending[-1].raised = True
+    due = [deadline for deadline in _state.deadlines if now >= deadline.due]
+    if due:  # the innermost one due: its exception unwinds through the others' scopes
+        deadline = due[-1]
+        deadline.raised, deadline.at = True, now  # again in RERAISE_SECONDS, should this one be swallowed
         _arm()
-        raise _ExpiredError(pending[-1], _state.tasks[-1] if _state.tasks else None)
+        raise _ExpiredError(deadline, _state.tasks[-1] if _state.tasks else None)
     _arm()
 
 
@@ -171,16 +182,37 @@ def _pop(deadline: _Deadline) -> None:
 
 
 def optional_seconds_left() -> float:
-    """How long optional steps may still run under the current budget (inf without one)."""
+    """How long optional steps may still run under the current budget (inf without one); inside
+    :func:`required`, how long until the budget's deadline."""
     if not _state.budgets:
         return math.inf
-    return _state.budgets[-1].optional_until - time.monotonic()
+    budget = _state.budgets[-1]
+    if _state.required:
+        return (budget.deadline.at if budget.deadline is not None else math.inf) - time.monotonic()
+    return budget.optional_until - time.monotonic()
+
+
+@contextmanager
+def required() -> Iterator[None]:
+    """Steps (``within``) inside are ones the derivation needs: each gets its own ``seconds``, cut
+    only by the budget's deadline (which then raises :class:`OutOfTimeError`), not by the
+    optional share."""
+    _state.required += 1
+    try:
+        yield
+    finally:
+        _state.required -= 1
 
 
 def within(compute: Callable[[], T], fallback: T, seconds: float = STEP_SECONDS) -> T:
     """``compute()``, or ``fallback`` if it raises or takes longer than ``seconds`` (or than the
     budget leaves for optional steps)."""
     limit = min(seconds, optional_seconds_left())
+    if _state.required and limit < seconds:  # a required step: only the budget's deadline cuts it, and then
+        try:  # with OutOfTimeError, not as a step that failed
+            return compute()
+        except Exception:
+            return fallback
     if limit <= 0:
         _state.shortened += 1
         return fallback

@@ -73,6 +73,8 @@ def derive_elementwise(rule: ActivationRule) -> ElementwiseDerivation:
         forward = definition
     if not proved_equal(simplified, backward.subs(a, definition)):
         in_output, named, backward = None, None, simplified
+    if not complex_powers(backward.subs(a, definition)) <= complex_powers(derivative):  # a rewrite that NumPy
+        in_output, named, backward = None, None, simplified  # would evaluate as NaN where f′ is real
     backward = at_kinks(backward)
     return ElementwiseDerivation(rule, definition, forward, derivative, simplified, in_output, named, backward,
                                  kink_statement(rule.kink, backward, "z", "f′"))
@@ -118,8 +120,27 @@ def _simplest(expr: sp.Expr) -> sp.Expr:
         candidates.append(within(lambda: _normalise_heaviside(expr), None))
     if expr.has(sp.Heaviside, sp.sign):
         candidates.append(within(lambda: factor_in_abs(sp.cancel(tidy_steps(expr))), None))
-    candidates = [c for c in candidates if c is not None and {type(f) for f in c.atoms(sp.Function)} <= functions]
+    candidates = [real_powers(c) for c in candidates if c is not None]
+    allowed = complex_powers(expr)
+    candidates = [c for c in candidates if {type(f) for f in c.atoms(sp.Function)} <= functions
+                  and complex_powers(c) <= allowed]
     return min(candidates, key=lambda form: (sp.count_ops(form), len(str(form))))
+
+
+def real_powers(expr: sp.Expr) -> sp.Expr:
+    """|u^p| written |u|^p, equal for real u and p (principal branch): NumPy evaluates u**p as NaN for u < 0, so
+    π z |z^(π−2)|, which SymPy finds for (|z|^π)′, would be NaN for every negative z."""
+    def fractional_inside(e: sp.Basic) -> bool:
+        return isinstance(e, sp.Abs) and e.args[0].is_Pow and e.args[0].exp.is_real is True \
+            and e.args[0].exp.is_integer is not True
+    return expr.replace(fractional_inside, lambda e: sp.Abs(e.args[0].base) ** e.args[0].exp)
+
+
+def complex_powers(expr: sp.Expr) -> set[sp.Expr]:
+    """The bases raised to a power that is not a whole number without being known to be ≥ 0: there the
+    printed code takes a real power of a negative number, NaN in NumPy."""
+    return {power.base for power in expr.atoms(sp.Pow)
+            if power.exp.is_integer is not True and power.base.is_nonnegative is not True}
 
 
 def constants_apart(step: Callable[[sp.Expr], sp.Expr], expr: sp.Expr) -> sp.Expr:

@@ -1,6 +1,8 @@
 """Reading a spec file without trusting it: bounded size, named encoding problems, and TOML that
 cannot make the reader recurse or run for minutes.
 
+* a file: a FIFO, a socket or a folder is refused without waiting on it (a FIFO no one writes
+  to would block forever); a character device such as ``/dev/zero`` is read like a file;
 * at most ``MAX_SPEC_BYTES`` are read (``/dev/zero`` is refused after them);
 * UTF-8, a leading byte order mark skipped; another encoding named with the line of its first
   foreign byte;
@@ -14,7 +16,9 @@ Every refusal is a :class:`~derive.errors.SpecError`.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,8 @@ from typing import Any
 from derive.errors import SpecError, shown
 
 MAX_SPEC_BYTES = 1_000_000
+NOT_FILES = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder",
+             stat.S_IFBLK: "a block device"}
 MAX_NESTING = 16  # tables and arrays inside each other (a spec needs 3)
 MAX_KEY_PARTS = 16  # parts of one dotted key (a spec needs 2)
 
@@ -35,7 +41,14 @@ def read_text(path: str | Path) -> str:
     """The text of the spec file at ``path``."""
     source = str(path)
     try:
-        with Path(path).open("rb") as handle:
+        # O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer; then it is refused
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            mode = os.fstat(descriptor).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):  # a device such as /dev/zero is read as a file
+                raise SpecError("", f"is {NOT_FILES.get(stat.S_IFMT(mode), 'not a file')}, not a regular file",
+                                source)
+            os.set_blocking(descriptor, True)
             data = handle.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise SpecError("", "no such file", source) from None

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.simplify.simplify import factor_sum
 
-from derive.bounded import NotProvedError, cached, within
+from derive.bounded import NotProvedError, cached, required, within
 from derive.layers.sums import in_range
 from derive.loss import LossDerivation
 from derive.naming import K, a, c, c2, c3, y, z
@@ -57,14 +57,15 @@ def derive_softmax(loss: LossDerivation) -> SoftmaxDerivation:
     S = sp.Dummy("S", positive=True)
     in_a = summed.subs(total, S).subs({sp.exp(zs_[c]): as_[c] * S, sp.exp(zs_[c2]): as_[c2] * S})
     jacobian = sp.factor(sp.cancel(in_a))
-    _prove_jacobian(jacobian)
+    with required():  # proofs and the collapse the code relies on: never cut by the optional share
+        _prove_jacobian(jacobian)
+        deltas, s, ys = _instance(loss)
+        collapsed, uses_target_sum = _collapse(deltas, s, ys, loss.rule.targets == "distribution")
     gradient = loss.gradient.subs({a: as_[c2], y: ys_[c2]})
     swapped = jacobian.subs({c: c2, c2: c}, simultaneous=True)
     written = SumOver(Times(gradient, swapped), (c2, 1, K))
     contraction = sp.Sum(gradient * swapped, (c2, 1, K))
     contracted = _carried_out(contraction)
-    deltas, s, ys = _instance(loss)
-    collapsed, uses_target_sum = _collapse(deltas, s, ys, loss.rule.targets == "distribution")
     return SoftmaxDerivation(indexed, indexed_jacobian, summed, jacobian, written, contraction, contracted,
                              collapsed, uses_target_sum)
 

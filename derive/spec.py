@@ -380,9 +380,29 @@ def _loss(value: Any) -> LossRule:
     return rule
 
 
+CONSTANT_POINTS = (-2.71, -1.13, -0.37, 0.29, 0.83, 1.61, 3.07)  # where a formula's slope is looked at
+
+
 def _depends_on(expr: sp.Expr, symbol: sp.Symbol, path: str, message: str) -> None:
+    """``symbol`` occurs in ``expr`` and ``expr`` is not constant in it: its derivative is not 0 at every one of
+    ``CONSTANT_POINTS`` (other variables at 0.5), as ``(z+1)**2 - z**2 - 2*z`` is, through which nothing learns."""
     if symbol not in expr.free_symbols:
-        raise SpecError(path, f"{message}; {str(expr)!r} does not")
+        raise SpecError(path, f"{message}; {shown_value(str(expr))} does not")
+    slope = sp.diff(expr, symbol)
+    others = {other: sp.Rational(1, 2) for other in slope.free_symbols - {symbol}}
+
+    def flat() -> bool:
+        if sp.expand(slope) == 0:
+            return True
+        for point in CONSTANT_POINTS:
+            value = complex(slope.subs(others).subs(symbol, sp.Float(point, 30)).evalf(30))
+            if not abs(value) < 1e-20:  # NaN (outside the domain) counts as not flat
+                return False
+        return True
+
+    if within(flat, False):
+        raise SpecError(path, f"{message}; {shown_value(str(expr))} is constant in {symbol} (its derivative is 0), so "
+                              "no gradient flows through it")
 
 
 def _differentiable(expr: sp.Expr, symbol: sp.Symbol, path: str) -> None:

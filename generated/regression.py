@@ -255,8 +255,25 @@ HUGE_PAGE = 1 << 21  # 2 MiB, the large page of x86-64 and arm64 Linux: train()'
 
 
 def _is_real(value: object) -> TypeGuard[int | float | np.integer | np.floating]:
-    """A real number: a Python or NumPy int or float, not a bool."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    """A real number: a Python or NumPy int or float, or a rational such as fractions.Fraction; not a bool."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return True
+    return hasattr(value, "numerator") and hasattr(value, "denominator") and _is_integer(value.numerator) \
+        and _is_integer(value.denominator) and value.denominator != 0
+
+
+SHOWN = 80  # characters of a value's repr in a message
+
+
+def _shown(value: object) -> str:
+    """repr(value) for a one-line message, at most SHOWN characters."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= SHOWN else f"{text[:SHOWN - 20]}…{text[-19:]}"
 
 
 def _is_integer(value: object) -> TypeGuard[int | np.integer]:
@@ -297,10 +314,13 @@ def _as_images(value: object, name: str, shape: tuple[int, ...], dtype: type) ->
 
 
 def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
-    """array as a contiguous array of dtype, or ValueError if it is not real numbers, all finite."""
-    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+    """array as a contiguous array of dtype, or ValueError if it is not real numbers (integers or floats: not
+    complex, bool, datetime or timedelta), all finite and within the range of dtype."""
+    if array.dtype.kind not in "iuf":
         raise ValueError(f"{name}: expected real numbers, got dtype {array.dtype}")
-    array = np.ascontiguousarray(array, dtype=dtype)
+    source = array
+    with np.errstate(over="ignore"):  # a value beyond dtype's range becomes inf: said below, in its own words
+        array = np.ascontiguousarray(array, dtype=dtype)
     # A finite sum proves every value finite (NaN and ±inf carry through a sum). The rows are summed
     # by one matrix-vector product, which BLAS runs on every core, then the row sums are added;
     # only a sum that overflows needs the value-by-value check.
@@ -308,6 +328,12 @@ def _real(array: np.ndarray, name: str, dtype: type) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.add.reduce(rows @ np.ones(rows.shape[1], rows.dtype))
     if not np.isfinite(total) and not np.all(np.isfinite(array)):
+        finite = np.isfinite(source) if source.dtype.kind == "f" else np.ones(source.shape, bool)
+        if np.all(finite):  # finite in the caller's dtype, beyond the range of ours
+            index = np.unravel_index(int(np.argmin(np.isfinite(array))), array.shape)
+            place = ", ".join(str(int(i)) for i in index)
+            raise ValueError(f"{name}[{place}]: {source[index]:g} does not fit in {np.dtype(dtype).name} (largest "
+                             f"{float(np.finfo(dtype).max):.4g})")
         raise ValueError(f"{name}: contains NaN or infinite values")
     return array
 
@@ -316,7 +342,7 @@ def _one_hot(labels: np.ndarray, name: str, dtype: type) -> np.ndarray:
     """Class labels, shape (n,), as one-hot rows (n, SIZES[-1]), or for one output as a column (n, 1) of 0 and 1."""
     if labels.dtype == np.bool_:
         labels = labels.astype(np.intp)
-    if not np.issubdtype(labels.dtype, np.number) or np.issubdtype(labels.dtype, np.complexfloating):
+    if labels.dtype.kind not in "iuf":
         raise ValueError(f"{name}: expected integer class labels, got dtype {labels.dtype}")
     if labels.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one sample, got shape {labels.shape}")
@@ -324,8 +350,8 @@ def _one_hot(labels: np.ndarray, name: str, dtype: type) -> np.ndarray:
         valid = (labels >= 0) & (labels <= CLASSES - 1) & (labels == np.round(labels))
     if not np.all(valid):
         row = int(np.argmin(valid))
-        raise ValueError(f"{name}: class labels must be whole numbers 0..{CLASSES - 1}; "
-                         f"row {row} is {labels[row].item()!r}")
+        raise ValueError(f"{name}[{row}]: {labels[row].item()!r} is not a class label: expected a whole number "
+                         f"0..{CLASSES - 1}")
     labels = labels.astype(np.intp)
     if SIZES[-1] == 1:
         return labels.astype(dtype).reshape(-1, 1)
@@ -386,7 +412,7 @@ def _check_params(params: object, dtype: type | None = None) -> dict[str, np.nda
     missing = [key for key in SHAPES if key not in params]
     extra = [key for key in params if key not in SHAPES]
     if missing or extra:
-        raise ValueError(f"params: missing keys {missing}, unexpected keys {extra}")
+        raise ValueError(f"params: missing keys {_shown(missing)}, unexpected keys {_shown(extra)}")
     if dtype is None:
         first = np.asarray(params[FIRST_WEIGHT])
         dtype = first.dtype.type if np.issubdtype(first.dtype, np.floating) else DTYPE
@@ -503,10 +529,11 @@ def check_gradients(params: dict[str, np.ndarray], X: object, Y: object, h: floa
             chosen = np.sort(rng.choice(value.size, size=int(entries), replace=False))
         numeric = _central_differences(wide, key, chosen, X, Y, h, work)
         analytic = grads[key].reshape(-1)[chosen].astype(np.float64)
+        if not (np.all(np.isfinite(analytic)) and np.all(np.isfinite(numeric))):
+            return float("nan")  # a NaN or infinite gradient is never a small difference
         bottom = np.linalg.norm(analytic) + np.linalg.norm(numeric)
         difference = float(np.linalg.norm(analytic - numeric) / bottom) if bottom > 0 else 0.0
-        if not difference <= worst:  # a NaN stays NaN
-            worst = difference
+        worst = max(worst, difference)
     return worst
 
 
@@ -614,6 +641,9 @@ def _validation_pair(validation: object) -> tuple[object, object]:
         got = (f"a {type(validation).__name__} of {len(validation)}" if isinstance(validation, (tuple, list))
                else type(validation).__name__)
         raise ValueError(f"validation: expected a pair (Xv, Yv), got {got}")
+    for name, value in zip(("Xv", "Yv"), validation, strict=True):
+        if value is None:
+            raise ValueError(f"validation: {name} is None; expected a pair of arrays (Xv, Yv)")
     return validation[0], validation[1]
 
 
@@ -637,10 +667,11 @@ def _train(X: object, Y: object, params: dict[str, np.ndarray] | None, optimizer
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     for name, value in (("learning_rate", learning_rate), *settings.items()):
-        if SETTINGS.get(name, "positive") == "positive" and not (_is_real(value) and np.isfinite(value) and value > 0):
-            raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
+        if SETTINGS.get(name, "positive") == "positive" and not (_is_real(value) and np.isfinite(float(value))
+                                                                 and value > 0):
+            raise ValueError(f"{name}: expected a finite number > 0, got {_shown(value)}")
         if SETTINGS.get(name) == "fraction" and not (_is_real(value) and 0 <= value < 1):
-            raise ValueError(f"{name}: expected a number in [0, 1), got {value!r}")
+            raise ValueError(f"{name}: expected a number in [0, 1), got {_shown(value)}")
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if not _is_integer(value) or value < 1:
             raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
@@ -836,6 +867,24 @@ def _read_members(handle: Any) -> dict[str, np.ndarray]:
     return params
 
 
+def _open_file(path: str) -> Any:
+    """path opened for reading if it is a regular file; a FIFO, a folder or a device is a ValueError, and a
+    FIFO is never waited on (opened without blocking, then looked at)."""
+    import os
+    import stat
+
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        kinds = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFDIR: "a folder", stat.S_IFCHR: "a character device",
+                 stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+        raise ValueError(f"{path}: is {kinds.get(stat.S_IFMT(mode), 'not a regular file')}, not a parameter file "
+                         "written by save")
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
+
+
 def load(path: str) -> dict[str, np.ndarray]:
     """Read params written by save: path, or path + ".npz" when path lacks the suffix and does not exist.
 
@@ -846,12 +895,12 @@ def load(path: str) -> dict[str, np.ndarray]:
     """
     path = str(path)
     try:
-        handle = open(path, "rb")
+        handle = _open_file(path)
     except FileNotFoundError:
         if path.endswith(".npz"):
             raise
         path = _npz(path)
-        handle = open(path, "rb")
+        handle = _open_file(path)
     try:
         with handle:
             params = _read_members(handle)

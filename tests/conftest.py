@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -38,6 +39,19 @@ def relative_error(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
     top = np.sqrt(sum(np.sum((a[k] - b[k]) ** 2) for k in a))
     bottom = np.sqrt(sum(np.sum(a[k] ** 2) + np.sum(b[k] ** 2) for k in a))
     return float(top / max(bottom, 1e-300))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C as from a terminal in this process too: a suite started as a background job of a script
+    begins with SIGINT ignored, and the tests that press Ctrl-C (SIGINT to this process) need it delivered."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def default_sigint() -> None:
+    """For ``preexec_fn``: Ctrl-C (SIGINT) as a terminal delivers it, also in a child of a process that
+    ignores it (a background job of a script starts with SIGINT ignored, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def build(**spec: Any) -> ModuleType:

@@ -21,7 +21,7 @@ from codegen import generate, writer
 from codegen.headers import HEADERS, header, is_header
 from derive import SpecError, load_spec, parse_spec, spec_from_dict
 from derive.formula import parse_formula
-from tests.conftest import ROOT
+from tests.conftest import ROOT, default_sigint
 
 XOR = ROOT / "examples" / "xor.toml"
 GOOD = XOR.read_text()
@@ -290,7 +290,7 @@ SLOW_WRITE = ("import os, sys, time\nreal = os.fsync\nos.fsync = lambda fd: (tim
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, -signal.SIGTERM), (signal.SIGINT, 130)])
 def test_a_signal_during_the_write_leaves_no_temporary_file(tmp_path: Path, signum: int, code: int) -> None:
     process = subprocess.Popen([sys.executable, "-c", SLOW_WRITE, str(XOR), "-o", str(tmp_path)], cwd=ROOT,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob(".*.tmp")) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -308,7 +308,7 @@ def test_ctrl_c_at_any_moment_is_exit_130_and_one_line(tmp_path: Path, delay: fl
     spec.write_text('name = "f"\ninputs = 1\nloss = "sse"\n[[layers]]\nunits = 1\n'
                     f'activation = "{"sigmoid(" * 7}z{")" * 7}"\n')
     process = subprocess.Popen([sys.executable, "-m", "codegen", str(spec), "-o", str(tmp_path / "out")], cwd=ROOT,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     time.sleep(delay)  # from the interpreter's start, through the imports, into the derivation
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)

@@ -158,18 +158,18 @@ def test_bce_takes_labels_0_and_1() -> None:
     X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     assert model.loss(params, X, np.array([0, 1, 1])) == model.loss(params, X, [[0.0], [1.0], [1.0]])
     assert model.loss(params, X, np.array([False, True, True])) == model.loss(params, X, [[0.0], [1.0], [1.0]])
-    with pytest.raises(ValueError, match=r"^Y: class labels must be whole numbers 0\.\.1; row 1 is 2"):
+    with pytest.raises(ValueError, match=r"^Y\[1\]: 2 is not a class label: expected a whole number 0\.\.1"):
         model.loss(params, X, np.array([0, 2, 1]))
 
 
 def test_bad_labels_are_named_with_their_row(rng: np.random.Generator) -> None:
     model = build(**CLASSIFIER)
     params, X = model.init_params(), rng.normal(size=(3, 4))
-    with pytest.raises(ValueError, match=r"^Y: class labels must be whole numbers 0\.\.2; row 1 is 3"):
+    with pytest.raises(ValueError, match=r"^Y\[1\]: 3 is not a class label: expected a whole number 0\.\.2"):
         model.loss(params, X, np.array([0, 3, 1]))
-    with pytest.raises(ValueError, match=r"^Y: class labels must be whole numbers 0\.\.2; row 2 is 1\.5"):
+    with pytest.raises(ValueError, match=r"^Y\[2\]: 1\.5 is not a class label: expected a whole number 0\.\.2"):
         model.loss(params, X, np.array([0.0, 1.0, 1.5]))
-    with pytest.raises(ValueError, match=r"^Y: class labels must be whole numbers 0\.\.2; row 0 is -1"):
+    with pytest.raises(ValueError, match=r"^Y\[0\]: -1 is not a class label: expected a whole number 0\.\.2"):
         model.loss(params, X, np.array([-1, 0, 1]))
     with pytest.raises(ValueError, match=r"^Y: expected shape \(n, 3\) \(one-hot rows\) or \(n,\) \(class labels "
                                          r"0\.\.2\), got \(3, 2\)"):

@@ -78,9 +78,9 @@ def test_class_labels_become_one_hot_rows_and_bad_ones_name_their_row(monkeypatc
     monkeypatch.setattr(runtime, "SIZES", (4, 3))
     monkeypatch.setattr(runtime, "CLASSES", 3)
     assert runtime._one_hot(np.array([2, 0, 1]), "Y", np.float64).tolist() == [[0, 0, 1], [1, 0, 0], [0, 1, 0]]
-    with pytest.raises(ValueError, match=r"^Y: class labels must be whole numbers 0..2; row 1 is 3$"):
+    with pytest.raises(ValueError, match=r"^Y\[1\]: 3 is not a class label: expected a whole number 0\.\.2$"):
         runtime._one_hot(np.array([0, 3]), "Y", np.float64)
-    with pytest.raises(ValueError, match=r"row 0 is 0.5"):
+    with pytest.raises(ValueError, match=r"^Y\[0\]: 0\.5 is not a class label"):
         runtime._one_hot(np.array([0.5, 1]), "Y", np.float64)
     monkeypatch.setattr(runtime, "SIZES", (4, 1))
     monkeypatch.setattr(runtime, "CLASSES", 2)

@@ -87,7 +87,8 @@ def test_user_data_from_npz_and_csv(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"bad.csv: row 1 \(line 2\), column 'c': 'x' is not a number"):
         load_batch(tmp_path / "bad.csv", spec)
     (tmp_path / "labels.csv").write_text("a,b,c,d,label\n0.1,0.2,0.3,0.4,3\n")
-    with pytest.raises(DataError, match=r"labels.csv: Y: class labels must be whole numbers 0..2; row 1 is 3"):
+    with pytest.raises(DataError, match=r"labels.csv: row 1 \(line 2\), column 'label': 3 is not a class label: "
+                                         r"expected a whole number 0\.\.2$"):
         load_batch(tmp_path / "labels.csv", spec)
     out = tmp_path / "with_data.md"
     assert derive_main([str(ROOT / "examples" / "softmax_classifier.toml"), "--data", str(tmp_path / "d.npz"),
