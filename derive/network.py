@@ -11,7 +11,7 @@ network into one expression; each kind's derivation is derived once per kind. Th
 
 is derived here; each kind then turns δ⁽ˡ⁾ into its parameters' gradients and ∂E/∂A⁽ˡ⁻¹⁾, and
 δ⁽ˡ⁻¹⁾ = ∂E/∂A⁽ˡ⁻¹⁾ ⊙ f′(Z⁽ˡ⁻¹⁾) where the layer below has an activation. Their agreement with the
-fully expanded scalar E is checked by :mod:`derive.verify`.
+chain rule on the scalar entries is proved by :mod:`derive.verify`, layer by layer.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def verify_matrix_form(net: NetworkDerivation, samples: int = 2, max_width: int 
 
 def dense_top(net: NetworkDerivation) -> NetworkDerivation:
     """The network made of the dense layers above the last layer of another kind (all of a dense network),
-    its input the output of that layer: the part whose chain rule is proved as one expanded E."""
+    its input the output of that layer: the part proved with the loss and the output δ, layer by layer."""
     from derive.network import derive_network
     from derive.spec import Spec
 

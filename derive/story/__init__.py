@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from derive import i18n
+from derive.bounded import Task, working_on
 from derive.i18n import _
 from derive.network import NetworkDerivation
 from derive.steps import Paragraph, Section, Words, say, substituted
@@ -68,7 +69,10 @@ def document(net: NetworkDerivation, language: str = "en", batch: Batch | None =
     (default: the spec's ``[data]``, else a seeded batch)."""
     with i18n.language(language):
         cast = cast_of(net)
-        example = work_example(net, batch)
+        task = Task("", net.spec.source, "computing the worked example's numbers",
+                    "its cost grows with the network's size; try a smaller network or fewer rows of --data")
+        with working_on(task):
+            example = work_example(net, batch)
         shown = example.representable()  # numbers a table can show: else no graph's numbers, no worked example
         sections = [
             notation_table.section(net, cast),
