@@ -124,11 +124,11 @@ def gemm_floor(net: Any, n: int, batch: int, epochs: int) -> list[float]:
     products = []
     first = True
     for layer in net.layers:
-        if layer.kind == "conv2d":
+        if layer.kind.name == "conv2d":
             rows = batch * layer.out_shape[1] * layer.out_shape[2]
             inner = layer.in_shape[0] * layer.settings.kernel[0] * layer.settings.kernel[1]
             shapes = [(rows, inner, layer.out_shape[0])]  # forward: im2col · Kᵀ
-        elif layer.kind == "dense":
+        elif layer.kind.name == "dense":
             rows, inner = batch, layer.in_shape[0]
             shapes = [(rows, inner, layer.out_shape[0])]
         else:
